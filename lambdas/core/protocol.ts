@@ -1,0 +1,180 @@
+/**
+ * Wire protocol v1: the one definition of every frame a client and the server exchange.
+ *
+ * Handlers validate with these schemas, the client SDK takes its types from them (type-only imports, so the
+ * browser bundle carries no schema library), and `docs/asyncapi.yaml` describes the same frames.
+ *
+ * Compatibility rule: v1 may gain optional fields and new frame types; it never changes or removes one.
+ * Clients ignore server frames whose `type` they do not know.
+ */
+import { z } from 'zod';
+
+export const PROTOCOL_VERSION = 1;
+
+/** API Gateway refuses WebSocket messages over 128 KB (close 1009) and frames over 32 KB. */
+export const MAX_MESSAGE_BYTES = 128 * 1024;
+export const MAX_FRAME_BYTES = 32 * 1024;
+/**
+ * Largest `data` payload a client may send or a producer may publish, as serialized JSON. It leaves room for
+ * the envelope (room, sender, timestamps, ids) inside the 128 KB a `postToConnection` may carry.
+ */
+export const MAX_DATA_BYTES = 64 * 1024;
+
+/** Room names: letters, digits and `_ . : @ | + = -`, 1 to 128 characters. */
+export const ROOM_NAME_PATTERN = /^[A-Za-z0-9_.:@|+=-]{1,128}$/;
+export const MAX_ROOM_NAME_LENGTH = 128;
+
+/** Stable error codes. Clients branch on these; the message is for people and may change. */
+export const ErrorCode = {
+  /** The frame is not valid JSON. */
+  INVALID_JSON: 'INVALID_JSON',
+  /** The frame is JSON but does not match the schema of its action (types, missing or extra fields). */
+  INVALID_MESSAGE: 'INVALID_MESSAGE',
+  /** `action` names no action of this protocol version. */
+  UNKNOWN_ACTION: 'UNKNOWN_ACTION',
+  /** The room name breaks the charset or length rule. */
+  INVALID_ROOM: 'INVALID_ROOM',
+  /** `data` is larger than MAX_DATA_BYTES. */
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  /** The room policy does not let this identity into the room. */
+  FORBIDDEN: 'FORBIDDEN',
+  /** `send` to a room this connection has not joined. */
+  NOT_IN_ROOM: 'NOT_IN_ROOM',
+  /** The action is part of the protocol but this deployment does not offer it (yet). */
+  UNSUPPORTED: 'UNSUPPORTED',
+  /** Too many requests; retry later. */
+  RATE_LIMITED: 'RATE_LIMITED',
+  /** Something failed on the server. The message never carries internals. */
+  INTERNAL: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** A request id chosen by the client, echoed in the single ack or error that answers it. */
+export const RequestId = z.union([
+  z.string().min(1).max(64),
+  z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+]);
+export type RequestId = z.infer<typeof RequestId>;
+
+export const RoomName = z
+  .string()
+  .regex(ROOM_NAME_PATTERN, 'room names are 1-128 characters of A-Z a-z 0-9 _ . : @ | + = -');
+
+/** Any JSON value. */
+export const JsonValue: z.ZodType<JsonValue> = z.lazy(() =>
+  z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(JsonValue), z.record(z.string(), JsonValue)]),
+);
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+// ---------------------------------------------------------------------------------------------------------
+// Client to server
+// ---------------------------------------------------------------------------------------------------------
+
+export const JoinRequest = z.strictObject({ action: z.literal('join'), room: RoomName, id: RequestId.optional() });
+export const LeaveRequest = z.strictObject({ action: z.literal('leave'), room: RoomName, id: RequestId.optional() });
+export const SendRequest = z.strictObject({
+  action: z.literal('send'),
+  room: RoomName,
+  data: JsonValue,
+  excludeSelf: z.boolean().optional(),
+  id: RequestId.optional(),
+});
+export const PingRequest = z.strictObject({ action: z.literal('ping'), id: RequestId.optional() });
+/**
+ * Asks for messages missed while disconnected: `since` maps a room to the last `seq` the client saw.
+ * Durable delivery is not deployed yet, so the server answers UNSUPPORTED; clients treat that as "nothing to
+ * replay".
+ */
+export const ResumeRequest = z.strictObject({
+  action: z.literal('resume'),
+  since: z.record(RoomName, z.number().int().nonnegative()),
+  id: RequestId.optional(),
+});
+
+export const ClientFrame = z.discriminatedUnion('action', [
+  JoinRequest,
+  LeaveRequest,
+  SendRequest,
+  PingRequest,
+  ResumeRequest,
+]);
+export type ClientFrame = z.infer<typeof ClientFrame>;
+export type ClientAction = ClientFrame['action'];
+export const CLIENT_ACTIONS = ClientFrame.options.map((o) => o.shape.action.value) as readonly ClientAction[];
+
+export type JoinRequest = z.infer<typeof JoinRequest>;
+export type LeaveRequest = z.infer<typeof LeaveRequest>;
+export type SendRequest = z.infer<typeof SendRequest>;
+export type PingRequest = z.infer<typeof PingRequest>;
+export type ResumeRequest = z.infer<typeof ResumeRequest>;
+
+// ---------------------------------------------------------------------------------------------------------
+// Server to client
+// ---------------------------------------------------------------------------------------------------------
+
+export const AckFrame = z.strictObject({
+  type: z.literal('ack'),
+  id: RequestId,
+  result: z.record(z.string(), JsonValue),
+});
+export const ErrorFrame = z.strictObject({
+  type: z.literal('error'),
+  id: RequestId.nullable(),
+  code: z.enum(Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]]),
+  message: z.string(),
+});
+export const MessageFrame = z.strictObject({
+  type: z.literal('message'),
+  room: RoomName,
+  /** The sender's verified `sub`, taken from the authorizer context, never from the client's frame. */
+  from: z.string(),
+  data: JsonValue,
+  /** Server time in epoch milliseconds. */
+  ts: z.number().int(),
+  /** Unique message id, for de-duplication. */
+  id: z.string(),
+  /** Per-room sequence number, present once durable delivery is deployed. */
+  seq: z.number().int().nonnegative().optional(),
+});
+export const NotificationFrame = z.strictObject({
+  type: z.literal('notification'),
+  event: z.string(),
+  data: JsonValue,
+  ts: z.number().int(),
+  id: z.string(),
+  /** Set when the notification was published to a room. */
+  room: RoomName.optional(),
+});
+export const PongFrame = z.strictObject({
+  type: z.literal('pong'),
+  id: RequestId.nullable(),
+  ts: z.number().int().optional(),
+});
+export const PresenceFrame = z.strictObject({
+  type: z.literal('presence'),
+  room: RoomName,
+  user: z.string(),
+  state: z.enum(['joined', 'left']),
+  ts: z.number().int(),
+});
+
+export const ServerFrame = z.discriminatedUnion('type', [
+  AckFrame,
+  ErrorFrame,
+  MessageFrame,
+  NotificationFrame,
+  PongFrame,
+  PresenceFrame,
+]);
+export type ServerFrame = z.infer<typeof ServerFrame>;
+export type AckFrame = z.infer<typeof AckFrame>;
+export type ErrorFrame = z.infer<typeof ErrorFrame>;
+export type MessageFrame = z.infer<typeof MessageFrame>;
+export type NotificationFrame = z.infer<typeof NotificationFrame>;
+export type PongFrame = z.infer<typeof PongFrame>;
+export type PresenceFrame = z.infer<typeof PresenceFrame>;
+
+/** Byte length of a JSON value as UTF-8, the way API Gateway and the limits above count it. */
+export function jsonByteLength(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
+}

@@ -1,0 +1,56 @@
+import { defineConfig } from 'vitest/config';
+
+// Each kind of test is a project, so each can be run alone: `vitest run --project unit`.
+// Tests never reach beyond loopback: dummy credentials and a region are set for every project, and every
+// endpoint a test uses is a server it started itself on 127.0.0.1.
+const env = {
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+  AWS_EC2_METADATA_DISABLED: 'true',
+  POWERTOOLS_LOG_LEVEL: 'SILENT',
+};
+
+export default defineConfig({
+  test: {
+    // A skipped or focused test must never pass silently in CI.
+    allowOnly: false,
+    passWithNoTests: false,
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts', 'client/test/**/*.test.ts'],
+          env,
+        },
+      },
+      {
+        test: {
+          name: 'infra',
+          include: ['test/infra/**/*.test.ts'],
+          env,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          env,
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          env,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
