@@ -1,0 +1,56 @@
+/** Small HTTP helpers shared by the gateway's endpoints. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export class BodyTooLargeError extends Error {
+  override readonly name = 'BodyTooLargeError';
+}
+
+/** Reads a request body, refusing more than `maxBytes` without buffering it. */
+export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    req.resume();
+    throw new BodyTooLargeError(`Body of ${declared} bytes is over ${maxBytes}`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) {
+      req.resume();
+      throw new BodyTooLargeError(`Body is over ${maxBytes} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(payload),
+    ...headers,
+  });
+  res.end(payload);
+}
+
+/** An AWS JSON error: the SDKs read the error type from `x-amzn-ErrorType`, the message from the body. */
+export function sendAwsError(
+  res: ServerResponse,
+  status: number,
+  errorType: string,
+  message: string,
+  requestId: string,
+): void {
+  sendJson(res, status, { message }, { 'x-amzn-errortype': errorType, 'x-amzn-requestid': requestId });
+}
+
+export function isLoopback(address: string | undefined): boolean {
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+}
