@@ -51,7 +51,7 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Auth
 let cached: AuthorizerHandler | undefined;
 
 /** The Lambda entry point. Reads its configuration on the first invocation, not at import. */
-export const handler: AuthorizerHandler = (event, context) => {
+export const handler: AuthorizerHandler = async (event, context) => {
   cached ??= createHandler(loadConfig());
   return cached(event, context);
 };

@@ -46,7 +46,7 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Conn
 let cached: ConnectHandler | undefined;
 
 /** The Lambda entry point. Reads its configuration on the first invocation, not at import. */
-export const handler: ConnectHandler = (event, context) => {
+export const handler: ConnectHandler = async (event, context) => {
   cached ??= createHandler(loadConfig());
   return cached(event, context);
 };

@@ -140,7 +140,7 @@ function oidcVerify(auth: Extract<AuthSettings, { type: 'oidc' }>): (token: stri
 export function requireOriginSetting(allowedOrigins: readonly string[] | null | undefined): readonly string[] | null {
   if (allowedOrigins === undefined) {
     throw new ConfigurationError(
-      'The Origin allow-list is not configured: set allowedOrigins (SWITCHBOARD_ALLOWED_ORIGINS), or null to disable',
+      'The Origin allow-list (SWITCHBOARD_ALLOWED_ORIGINS) is not configured: set allowedOrigins, or null to disable',
     );
   }
   return allowedOrigins;

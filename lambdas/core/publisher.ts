@@ -28,11 +28,18 @@ export interface PublishContext {
 export function parsePublishInput(input: unknown): PublishInput {
   const parsed = PublishInput.safeParse(input);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => {
-    const path = issue.path.length > 0 ? issue.path.map(String).join('.') : '(input)';
-    return `${path}: ${issue.message}`;
-  });
+  const problems = parsed.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
   throw new PublishValidationError(problems, { cause: parsed.error });
+}
+
+/** A zod issue path as a reader writes it: `[1].to.users[0]`, or `(input)` for the input itself. */
+function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(input)';
+  return path
+    .map((segment, index) =>
+      typeof segment === 'number' ? `[${segment}]` : `${index > 0 ? '.' : ''}${String(segment)}`,
+    )
+    .join('');
 }
 
 /** Publishes one notification or a batch; a batch gets one report per notification, in input order. */

@@ -82,7 +82,7 @@ function senderFor(endpoint: string | undefined): Sender {
 let cached: DefaultHandler | undefined;
 
 /** The Lambda entry point. Reads its configuration on the first invocation, not at import. */
-export const handler: DefaultHandler = (event, context) => {
+export const handler: DefaultHandler = async (event, context) => {
   cached ??= createHandler(loadConfig());
   return cached(event, context);
 };

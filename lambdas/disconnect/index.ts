@@ -44,7 +44,7 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Disc
 let cached: DisconnectHandler | undefined;
 
 /** The Lambda entry point. Reads its configuration on the first invocation, not at import. */
-export const handler: DisconnectHandler = (event, context) => {
+export const handler: DisconnectHandler = async (event, context) => {
   cached ??= createHandler(loadConfig());
   return cached(event, context);
 };

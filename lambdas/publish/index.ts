@@ -61,7 +61,7 @@ function defaultSender(callbackUrl: string | undefined): Sender {
 let cached: PublishHandler | undefined;
 
 /** The Lambda entry point. Reads its configuration on the first invocation, not at import. */
-export const handler: PublishHandler = (event, context) => {
+export const handler: PublishHandler = async (event, context) => {
   cached ??= createHandler(loadConfig());
   return cached(event, context);
 };
