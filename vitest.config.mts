@@ -33,13 +33,25 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      // The integration suite runs twice: against dynalite (in-process, what `npm start` uses) and against
+      // DynamoDB Local, the official emulator, which validates like DynamoDB where dynalite is lenient.
       {
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          env,
+          env: { ...env, SWITCHBOARD_TEST_DYNAMODB: 'dynalite' },
           testTimeout: 30_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'integration-ddblocal',
+          include: ['test/integration/**/*.test.ts'],
+          env: { ...env, SWITCHBOARD_TEST_DYNAMODB: 'dynamodb-local' },
+          globalSetup: ['test/integration/support/dynamodb-local.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 90_000,
         },
       },
       {
