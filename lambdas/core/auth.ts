@@ -217,8 +217,10 @@ function policy(effect: 'Allow' | 'Deny', principalId: string, methodArn: string
 }
 
 function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
+  if (!(error instanceof Error)) return String(error);
+  // aws-jwt-verify's errors keep the name `Error`; their class says what failed (JwtExpiredError, ...).
+  const name = error.name === 'Error' ? error.constructor.name : error.name;
+  return `${name}: ${error.message}`;
 }
 
 /** The identity the authorizer attached to this connection. Throws MissingIdentityError when there is none. */

@@ -245,3 +245,24 @@ describe('authorizer configuration', () => {
     expect(() => createHandler(withoutAuth as HandlerSettings)).toThrow(ConfigurationError);
   });
 });
+
+describe('authorizer with a Cognito user pool', () => {
+  it('refuses a token from another issuer than the user pool', async () => {
+    // Prepare
+    const cognito = createHandler(
+      HandlerSettingsSchema.parse({
+        tableName: 'connections',
+        auth: { type: 'cognito', userPoolId: 'us-east-1_Abc123', clientId: 'client-1', tokenUse: 'id' },
+        allowedOrigins: null,
+      }),
+    );
+    const key = generateSigningKey();
+    const token = signJwt(validClaims('https://evil.test/', 'client-1', { token_use: 'id' }), key);
+
+    // Act
+    const result = await outcome(() => cognito(request({ token })));
+
+    // Assess
+    expect(result).toBe('401');
+  });
+});
