@@ -3,7 +3,6 @@ import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat, CfnAccount } from 'aws-cdk-lib/aws-apigateway';
 import {
-  type CfnApi,
   CfnAuthorizer,
   type IWebSocketRouteAuthorizer,
   LogGroupLogDestination,
@@ -326,10 +325,10 @@ export class Switchboard extends Construct {
         reason: 'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions.',
       });
       if (ACCESS[name].manageConnections) {
+        // The very ARN grantManagementApiAccess writes.
+        const connections = `${stack.formatArn({ service: 'execute-api', resource: this.webSocketApi.apiId })}/${this.stage.stageName}/*/@connections/*`;
         Validations.of(role).acknowledge({
-          id:
-            'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:' +
-            `<${stack.getLogicalId(this.webSocketApi.node.defaultChild as CfnApi)}>/${this.stage.stageName}/*/@connections/*]`,
+          id: wildcardResourceFinding(stack, connections),
           reason:
             'ManageConnections on the connections of this API stage only (grantManagementApiAccess): connection ' +
             'ids exist only at run time.',
@@ -337,7 +336,7 @@ export class Switchboard extends Construct {
       }
       if (ACCESS[name].table) {
         Validations.of(role).acknowledge({
-          id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(this.table.node.defaultChild as dynamodb.CfnTable)}.Arn>/index/*]`,
+          id: wildcardResourceFinding(stack, `${this.table.tableArn}/index/*`),
           reason: 'Queries on the byUser and byShard indexes of this table; grantReadWriteData scopes it to them.',
         });
       }
@@ -375,6 +374,22 @@ const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
     integrationLatency: '$context.integration.latency',
   }),
 );
+
+/**
+ * The id cdk-nag gives a wildcard resource finding: the resolved ARN with each reference written `<Logical.Attr>`.
+ * Built from the same ARN as the grant, so it stays right whether or not the stack's region and account are known.
+ */
+function wildcardResourceFinding(stack: Stack, arn: string): string {
+  const flatten = (node: unknown): string => {
+    if (typeof node === 'string') return node;
+    const ref = node as { Ref?: string; 'Fn::GetAtt'?: [string, string]; 'Fn::Join'?: [string, unknown[]] };
+    if (ref.Ref !== undefined) return `<${ref.Ref}>`;
+    if (ref['Fn::GetAtt']) return `<${ref['Fn::GetAtt'].join('.')}>`;
+    if (ref['Fn::Join']) return ref['Fn::Join'][1].map(flatten).join(ref['Fn::Join'][0]);
+    throw new Error(`Cannot name the cdk-nag finding for ${JSON.stringify(node)}`);
+  };
+  return `AwsSolutions-IAM5[Resource::${flatten(stack.resolve(arn))}]`;
+}
 
 function pascalCase(name: string): string {
   return name.charAt(0).toUpperCase() + name.slice(1);

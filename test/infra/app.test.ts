@@ -36,6 +36,7 @@ function acknowledgments(root: IConstruct): [string, string, unknown][] {
 describe('the switchboard app', () => {
   afterEach(() => {
     vi.restoreAllMocks();
+    vi.unstubAllEnvs();
   });
 
   describe('with real settings', () => {
@@ -112,6 +113,22 @@ describe('the switchboard app', () => {
     it('reports no placeholder settings', () => {
       Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('PLACEHOLDER'));
     });
+  });
+
+  it('passes the packs in a stack bound to an account and region, as `cdk synth` with a region makes it', () => {
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    vi.stubEnv('CDK_DEFAULT_ACCOUNT', '123456789012');
+    vi.stubEnv('CDK_DEFAULT_REGION', 'eu-west-1');
+    const app = appWith({ auth: JSON.stringify(COGNITO), allowedOrigins: 'https://a.example.com' });
+
+    const stack = buildApp(app);
+
+    // ARNs now hold literal partition, region and account, so the findings have other names.
+    expect(stack.region).toBe('eu-west-1');
+    expect(() => app.synth()).not.toThrow();
+    for (const pack of nagPacks(app)) {
+      expect(pack.validateScope(app).violations.map((v) => v.ruleName)).toEqual([]);
+    }
   });
 
   it('fails the synth when a resource breaks a rule and nobody acknowledged it', () => {
