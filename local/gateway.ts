@@ -465,6 +465,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       });
     }
     if (req.method === 'GET' && path === '/config.json') return sendJson(res, 200, { stage });
+    if (req.method === 'GET' && path === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
     if (path === '/dev/token' && options.devTokenEndpoint !== false) return devToken(req, res);
     if (req.method === 'GET' && path === '/switchboard-client.js') {
       const bundle = await bundleClient();
