@@ -17,6 +17,7 @@
  * | `fanoutConcurrency`        | parallel sends per fan-out, default 64                                          |
  * | `removalPolicy`            | `retain` (default) or `destroy`: what happens to table and logs on delete       |
  * | `apiGatewayCloudWatchRole` | `false` when another stack sets API Gateway's account logging role              |
+ * | `sourceMaps`               | `true` for TypeScript stack traces, at some cold-start cost; default `false`    |
  * | `stackName`                | default `Switchboard`                                                           |
  *
  * Without `auth` and `allowedOrigins` the app still synthesizes, with placeholder values that are reported:
@@ -79,6 +80,7 @@ export function settingsFromContext(node: Node): DeploymentSettings {
       fanoutConcurrency: number(get('fanoutConcurrency'), 'fanoutConcurrency'),
       removalPolicy: removalPolicy(get('removalPolicy')),
       apiGatewayCloudWatchRole: boolean(get('apiGatewayCloudWatchRole'), 'apiGatewayCloudWatchRole'),
+      sourceMaps: boolean(get('sourceMaps'), 'sourceMaps'),
     },
   };
 }

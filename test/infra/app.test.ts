@@ -172,6 +172,7 @@ describe('settingsFromContext', () => {
       logRetentionDays: '14',
       removalPolicy: 'destroy',
       apiGatewayCloudWatchRole: 'false',
+      sourceMaps: true,
     });
 
     const settings = settingsFromContext(app.node);
@@ -185,6 +186,7 @@ describe('settingsFromContext', () => {
       logRetention: 14,
       removalPolicy: 'destroy',
       apiGatewayCloudWatchRole: false,
+      sourceMaps: true,
     });
   });
 

@@ -290,6 +290,17 @@ describe('Switchboard', () => {
       expect(JSON.parse(variables[ENV.allowedOrigins] as string)).toEqual(PROPS.allowedOrigins);
     });
 
+    it('runs Node with source maps only when asked, since parsing them slows every cold start', () => {
+      const { template: withMaps } = synth({ ...PROPS, sourceMaps: true });
+
+      for (const name of Object.keys(HANDLERS) as HandlerName[]) {
+        const variablesOf = (t: Template) =>
+          (functionOf(t, name)[1].Properties.Environment as { Variables: Record<string, string> }).Variables;
+        expect(variablesOf(template).NODE_OPTIONS).toBeUndefined();
+        expect(variablesOf(withMaps).NODE_OPTIONS).toBe('--enable-source-maps');
+      }
+    });
+
     it('passes an explicitly disabled Origin check on as null', () => {
       const { template: custom } = synth({ ...PROPS, allowedOrigins: null });
 
