@@ -81,7 +81,8 @@ $('connect-form').addEventListener('submit', async (event) => {
     const li = document.createElement('li');
     li.className = 'muted';
     li.textContent = `${frame.user} ${frame.state} ${frame.room}`;
-    append($('messages'), li);
+    // Kept out of #messages, whose items are exactly the room messages.
+    append($('presence'), li);
   });
   client.on('error', showError);
   try {
