@@ -38,6 +38,7 @@ export interface SwitchboardThrottle {
   readonly burstLimit?: number;
 }
 
+/** Properties of a `Switchboard`. */
 export interface SwitchboardProps {
   /**
    * How the `$connect` authorizer verifies tokens: a Cognito user pool or any OIDC issuer.
@@ -141,7 +142,9 @@ export class Switchboard extends Construct {
   public readonly publishFunction: NodejsFunction;
   /** Every handler function, by name. */
   public readonly functions: Readonly<Record<HandlerName, NodejsFunction>>;
+  /** The WebSocket API; its routes are those of ROUTES in lambdas/core/routes.ts. */
   public readonly webSocketApi: WebSocketApi;
+  /** The stage clients connect to (`stage.url`) and handlers post through (`stage.callbackUrl`). */
   public readonly stage: WebSocketStage;
   /** Connections and room memberships. */
   public readonly table: dynamodb.Table;
