@@ -4,8 +4,10 @@
  * port, and hands its endpoint to the tests. Java is required: a missing Java fails the run, never skips it.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
 
 const EMULATOR_DIR = resolve(import.meta.dirname, '../../../node_modules/amplify-dynamodb-simulator/emulator');
@@ -31,10 +33,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
       '-jar',
       resolve(EMULATOR_DIR, 'DynamoDBLocal.jar'),
       '-inMemory',
+      // Tests never reach beyond loopback: DynamoDB Local would otherwise send telemetry.
+      '-disableTelemetry',
       '-port',
       String(port),
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    // It writes a metadata file into its working directory: keep that out of the repository.
+    { stdio: ['ignore', 'ignore', 'pipe'], cwd: await mkdtemp(join(tmpdir(), 'dynamodb-local-')) },
   );
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
