@@ -15,6 +15,7 @@ import {
   BEARER_PREFIX,
   ClientErrorCode,
   MAX_DATA_BYTES,
+  MAX_FRAME_BYTES,
   ROOM_NAME_PATTERN,
   ServerErrorCode,
   SUBPROTOCOL,
@@ -831,6 +832,13 @@ function validate(frame: ClientFrame): SwitchboardError | undefined {
     if (new TextEncoder().encode(json).length > MAX_DATA_BYTES) {
       return new SwitchboardError(ServerErrorCode.PAYLOAD_TOO_LARGE, `data is larger than ${MAX_DATA_BYTES} bytes`);
     }
+  }
+  // The request id is added when the frame is written; 80 bytes cover the longest one the protocol allows.
+  if (new TextEncoder().encode(JSON.stringify(frame)).length + 80 > MAX_FRAME_BYTES) {
+    return new SwitchboardError(
+      ServerErrorCode.PAYLOAD_TOO_LARGE,
+      `the frame would be larger than ${MAX_FRAME_BYTES} bytes, which API Gateway refuses by closing the connection`,
+    );
   }
   return undefined;
 }

@@ -21,6 +21,12 @@ export const BEARER_PREFIX = 'bearer.';
 /** Largest `data` payload, as UTF-8 bytes of its JSON, that the server accepts in a `send`. */
 export const MAX_DATA_BYTES = 64 * 1024;
 
+/**
+ * API Gateway closes a connection with 1009 when one frame is over 32 KB. Browsers (and `ws`) send each message
+ * as a single frame, so the SDK refuses a request whose frame would be larger, instead of losing the connection.
+ */
+export const MAX_FRAME_BYTES = 32 * 1024;
+
 /** Room names: letters, digits and `_ . : @ | + = -`, 1 to 128 characters. */
 export const ROOM_NAME_PATTERN = /^[A-Za-z0-9_.:@|+=-]{1,128}$/;
 

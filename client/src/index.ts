@@ -26,6 +26,7 @@ export {
 export {
   ClientErrorCode,
   MAX_DATA_BYTES,
+  MAX_FRAME_BYTES,
   ROOM_NAME_PATTERN,
   ServerErrorCode,
   SUBPROTOCOL,

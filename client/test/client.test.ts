@@ -737,6 +737,23 @@ describe('SwitchboardClient: requests', () => {
     await expect(notJson).rejects.toMatchObject({ code: 'INVALID_MESSAGE' });
     expect(FakeWebSocket.last().sent).toEqual([]);
   });
+
+  it("refuses a frame over API Gateway's 32 KB frame limit, which would otherwise close the connection", async () => {
+    // Prepare
+    const client = await connected();
+
+    // Act
+    const overFrame = client.send('lobby', 'x'.repeat(33 * 1024));
+    // Its ack never comes in this test; the request rejects when the client is torn down.
+    client.send('lobby', 'x'.repeat(30 * 1024)).catch(() => undefined);
+
+    // Assess
+    await expect(overFrame).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    const sent = FakeWebSocket.last().sent;
+    expect(sent).toHaveLength(1);
+    expect(new TextEncoder().encode(String(sent[0])).length).toBeLessThanOrEqual(32 * 1024);
+    expect(client.state).toBe('open');
+  });
 });
 
 describe('SwitchboardClient: inbound frames', () => {

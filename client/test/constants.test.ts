@@ -3,6 +3,7 @@ import * as protocol from '../../lambdas/core/protocol.js';
 import {
   ClientErrorCode,
   MAX_DATA_BYTES,
+  MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
   ROOM_NAME_PATTERN,
   ServerErrorCode,
@@ -14,8 +15,9 @@ describe('client constants', () => {
     expect(ServerErrorCode).toEqual(protocol.ErrorCode);
   });
 
-  it('mirror the payload limit, the room name rule and the protocol version', () => {
+  it('mirror the payload and frame limits, the room name rule and the protocol version', () => {
     expect(MAX_DATA_BYTES).toBe(protocol.MAX_DATA_BYTES);
+    expect(MAX_FRAME_BYTES).toBe(protocol.MAX_FRAME_BYTES);
     expect(ROOM_NAME_PATTERN.source).toBe(protocol.ROOM_NAME_PATTERN.source);
     expect(ROOM_NAME_PATTERN.flags).toBe(protocol.ROOM_NAME_PATTERN.flags);
     expect(PROTOCOL_VERSION).toBe(protocol.PROTOCOL_VERSION);
