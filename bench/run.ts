@@ -1,0 +1,129 @@
+/**
+ * `npm run bench`: speed and cost of switchboard against the naive baselines, on this machine.
+ *
+ *   npm run bench                      every scenario, median of 3 runs, tables on stdout
+ *   npm run bench -- --json            the same as JSON
+ *   npm run bench -- --runs 5          median of 5 runs
+ *   npm run bench -- --only fanout,connect-rate
+ *   npm run bench -- --smoke           tiny sizes, one run: proves the bench works, measures nothing
+ *
+ * Progress goes to stderr. Scenarios: fanout, cold-start, connect-rate, dynamodb.
+ */
+import { parseArgs } from 'node:util';
+import { applyBenchEnvironment, freshStateDir } from './support/environment.js';
+import type { BenchResults } from './support/report.js';
+
+const SCENARIOS = ['fanout', 'cold-start', 'connect-rate', 'dynamodb'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      smoke: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      runs: { type: 'string' },
+      only: { type: 'string' },
+      sizes: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  const runs = Number(values.runs ?? (values.smoke ? 1 : 3));
+  if (!Number.isInteger(runs) || runs < 1)
+    throw new UsageError(`--runs must be a whole number ≥ 1, got ${values.runs}`);
+  const only = (values.only?.split(',') ?? [...SCENARIOS]).map((s) => s.trim());
+  for (const name of only) {
+    if (!SCENARIOS.includes(name as Scenario)) {
+      throw new UsageError(`--only takes ${SCENARIOS.join(', ')}; got ${name}`);
+    }
+  }
+  const sizes = values.sizes?.split(',').map(Number) ?? (values.smoke ? [20] : [1000, 10_000]);
+  if (sizes.some((s) => !Number.isInteger(s) || s < 1)) {
+    throw new UsageError(`--sizes takes whole numbers ≥ 1, got ${values.sizes}`);
+  }
+  return { ...values, runs, only: new Set(only as Scenario[]), sizes };
+}
+
+async function main(): Promise<void> {
+  const args = options();
+  if (args.help) {
+    process.stdout.write('usage: npm run bench -- [--smoke] [--json] [--runs N] [--only a,b] [--sizes 1000,10000]\n');
+    return;
+  }
+  // Before the handlers are imported: their logger reads its level once, when the module loads.
+  applyBenchEnvironment();
+  const { runColdStart } = await import('./scenarios/cold-start.js');
+  const { runConnectRate } = await import('./scenarios/connect-rate.js');
+  const { runDynamoRequests } = await import('./scenarios/dynamodb-requests.js');
+  const { runFanout } = await import('./scenarios/fanout.js');
+  const { checkTargets, fanoutSpeedups, machine, renderTables } = await import('./support/report.js');
+  const progress = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+  const stateDir = freshStateDir();
+  const started = Date.now();
+  const results: BenchResults = {
+    mode: args.smoke ? 'smoke' : 'full',
+    runs: args.runs,
+    machine: machine(),
+    startedAt: new Date(started).toISOString(),
+    durationSeconds: 0,
+    targets: [],
+  };
+
+  if (args.only.has('dynamodb')) {
+    progress('dynamodb requests per operation');
+    results.dynamodb = await runDynamoRequests({
+      roomSize: args.smoke ? 5 : 1000,
+      disconnectRooms: args.smoke ? [1, 3] : [1, 30],
+      userConnections: args.smoke ? 2 : 3,
+      stateDir,
+      progress,
+    });
+  }
+  if (args.only.has('cold-start')) {
+    progress('cold start');
+    results.coldStart = await runColdStart({ samples: args.smoke ? 1 : 4 + 2 * args.runs, progress });
+  }
+  if (args.only.has('connect-rate')) {
+    progress('connect rate');
+    results.connectRate = await runConnectRate({
+      connections: args.smoke ? 40 : 3000,
+      processes: 2,
+      concurrency: args.smoke ? 4 : 32,
+      runs: args.runs,
+      stateDir,
+      progress,
+    });
+  }
+  if (args.only.has('fanout')) {
+    progress(`fan-out to rooms of ${args.sizes.join(', ')}`);
+    results.fanout = await runFanout({
+      sizes: args.sizes,
+      runs: args.runs,
+      // 2,500 per process keeps each well under the 20,000 file descriptors a process may hold here.
+      clientsPerProcess: args.smoke ? 10 : 2500,
+      stateDir,
+      progress,
+    });
+    results.fanoutSpeedup = fanoutSpeedups(results.fanout);
+  }
+
+  results.durationSeconds = (Date.now() - started) / 1000;
+  results.targets = checkTargets(results);
+  process.stdout.write(args.json ? `${JSON.stringify(results, null, 2)}\n` : `${renderTables(results)}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

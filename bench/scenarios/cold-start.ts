@@ -1,0 +1,137 @@
+/**
+ * Cold start: each handler bundled as the CDK construct bundles it, its size, and the time a fresh Node
+ * process takes to import it, minus the time of a bare `node -e 0` (median of several samples).
+ *
+ * The esbuild options mirror `bundling` in lib/switchboard.ts (which does not export them): ESM, minified,
+ * source map without sources, `module` before `main`, the `require` banner, everything bundled, the target
+ * of the NODEJS_24_X runtime. Lambda runs the handlers with `NODE_OPTIONS=--enable-source-maps`, so the
+ * import is timed with and without it.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { type BuildOptions, build } from 'esbuild';
+import { HANDLERS, type HandlerName } from '../../lambdas/core/routes.js';
+import { median } from '../support/stats.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const OUT_DIR = join(ROOT, 'bench/results/cold-start');
+
+/** What `NodejsFunction` passes to esbuild for the construct's `bundling` settings and runtime. */
+export const CDK_BUNDLING: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  target: 'node24',
+  format: 'esm',
+  minify: true,
+  sourcemap: true,
+  sourcesContent: false,
+  mainFields: ['module', 'main'],
+  banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+  external: [],
+  logLevel: 'warning',
+};
+
+/** CDK's defaults for a Node 18+ runtime without `bundleAwsSDK`: the SDK comes from the runtime. */
+const CDK_DEFAULT_BUNDLING: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  target: 'node24',
+  format: 'esm',
+  external: ['@aws-sdk/*'],
+  logLevel: 'warning',
+};
+
+export const BASELINE = 'baseline: default SDK clients';
+
+export interface ColdStartOptions {
+  samples: number;
+  progress: (message: string) => void;
+}
+
+export interface ColdStartRow {
+  target: HandlerName | typeof BASELINE;
+  bundleBytes: number;
+  sourceMapBytes: number;
+  /** Median import time above bare Node, ms. */
+  importMs: number;
+  /** The same with `--enable-source-maps`, as deployed. */
+  importWithSourceMapsMs: number;
+}
+
+export interface ColdStartResult {
+  bareNodeMs: number;
+  rows: ColdStartRow[];
+}
+
+export async function runColdStart(options: ColdStartOptions): Promise<ColdStartResult> {
+  rmSync(OUT_DIR, { recursive: true, force: true });
+  const bundles: { target: ColdStartRow['target']; file: string }[] = [];
+  for (const name of Object.keys(HANDLERS) as HandlerName[]) {
+    bundles.push({ target: name, file: await bundle(resolve(ROOT, HANDLERS[name].entry), name, CDK_BUNDLING) });
+  }
+  bundles.push({
+    target: BASELINE,
+    file: await bundle(join(ROOT, 'bench/baselines/default-sdk-handler.ts'), 'baseline', CDK_DEFAULT_BUNDLING),
+  });
+  options.progress(`cold start: ${bundles.length} bundles built, timing ${options.samples} imports each`);
+
+  const bare: number[] = [];
+  const plain = new Map<string, number[]>();
+  const withMaps = new Map<string, number[]>();
+  // Interleaved, so a slow moment of the machine spreads over every target instead of hitting one.
+  for (let sample = 0; sample < options.samples; sample++) {
+    bare.push(timeNode(['-e', '0']));
+    for (const { target, file } of bundles) {
+      const code = `import(${JSON.stringify(pathToFileURL(file).href)})`;
+      push(plain, target, timeNode(['-e', code]));
+      push(withMaps, target, timeNode(['--enable-source-maps', '-e', code]));
+    }
+  }
+  const bareNodeMs = median(bare);
+  return {
+    bareNodeMs,
+    rows: bundles.map(({ target, file }) => ({
+      target,
+      bundleBytes: bytesOf(file),
+      sourceMapBytes: bytesOf(`${file}.map`),
+      importMs: median(plain.get(target) ?? []) - bareNodeMs,
+      importWithSourceMapsMs: median(withMaps.get(target) ?? []) - bareNodeMs,
+    })),
+  };
+}
+
+async function bundle(entry: string, name: string, options: BuildOptions): Promise<string> {
+  const dir = join(OUT_DIR, name);
+  mkdirSync(dir, { recursive: true });
+  const outfile = join(dir, 'index.mjs');
+  await build({ ...options, entryPoints: [entry], outfile });
+  return outfile;
+}
+
+/** Wall time of a fresh `node` process, ms. It must succeed: a failed import would time nothing. */
+function timeNode(args: string[]): number {
+  const started = performance.now();
+  const result = spawnSync(process.execPath, args, {
+    cwd: ROOT,
+    // Without NODE_OPTIONS from the caller (tsx's loader, say), which would be timed too.
+    env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const elapsed = performance.now() - started;
+  if (result.status !== 0) throw new Error(`node ${args.join(' ')} failed: ${result.stderr.toString().slice(-500)}`);
+  return elapsed;
+}
+
+function push(map: Map<string, number[]>, key: string, value: number): void {
+  map.set(key, [...(map.get(key) ?? []), value]);
+}
+
+function bytesOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}

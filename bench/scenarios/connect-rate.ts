@@ -1,0 +1,92 @@
+/**
+ * Connect rate: new connections per second through the authorizer (real RS256 verification against the
+ * gateway's JWKS) and `$connect` (a PutItem to dynalite), with the clients in separate processes.
+ *
+ * The gateway's 500/s account quota is raised for the run: the point is what this code sustains.
+ */
+import { WebSocket } from 'ws';
+import { type Child, startChild } from '../support/children.js';
+import { median } from '../support/stats.js';
+import type { ClientsIn, ClientsOut, GatewayOut } from '../workers/protocol.js';
+
+export interface ConnectRateOptions {
+  connections: number;
+  processes: number;
+  /** Connection attempts in flight per process. */
+  concurrency: number;
+  runs: number;
+  stateDir: string;
+  progress: (message: string) => void;
+}
+
+export interface ConnectRateResult {
+  connections: number;
+  runs: number[];
+  /** Connects per second, median of the runs. */
+  median: number;
+}
+
+type Ready = Extract<ClientsOut, { type: 'ready' }>;
+
+export async function runConnectRate(options: ConnectRateOptions): Promise<ConnectRateResult> {
+  const runs: number[] = [];
+  for (let run = 0; run < options.runs; run++) {
+    const rate = await oneRun(options);
+    runs.push(rate);
+    options.progress(`connect rate run ${run + 1}/${options.runs}: ${rate.toFixed(0)} connects/s`);
+  }
+  return { connections: options.connections, runs, median: median(runs) };
+}
+
+/** A fresh gateway per run, so no run pays for the `$disconnect` calls of the one before. */
+async function oneRun(options: ConnectRateOptions): Promise<number> {
+  const gateway = startChild<never, GatewayOut>('gateway.ts', {
+    BENCH_GATEWAY: JSON.stringify({ tokens: 64, stateDir: options.stateDir }),
+  });
+  const clients: Child<ClientsIn, ClientsOut>[] = [];
+  try {
+    const ready = await gateway.next((m): m is GatewayOut => m.type === 'ready', 60_000);
+    // A warm authorizer: the JWKS is fetched on the first verification and cached after it.
+    await warmUp(ready.url, ready.tokens[0] as string);
+    for (let p = 0; p < options.processes; p++) {
+      const connections =
+        Math.floor(options.connections / options.processes) + (p < options.connections % options.processes ? 1 : 0);
+      clients.push(
+        startChild<ClientsIn, ClientsOut>('clients.ts', {
+          BENCH_CLIENTS: JSON.stringify({
+            url: ready.url,
+            tokens: ready.tokens,
+            connections,
+            concurrency: options.concurrency,
+            waitForGo: true,
+          }),
+        }),
+      );
+    }
+    // Every process has loaded before any starts connecting.
+    await Promise.all(clients.map((c) => c.next((m): m is { type: 'loaded' } => m.type === 'loaded', 60_000)));
+    for (const c of clients) c.send({ type: 'go' });
+    const reports = await Promise.all(
+      clients.map((c) => c.next((m): m is Ready => m.type === 'ready', 60_000 + options.connections * 20)),
+    );
+    const failed = reports.reduce((sum, r) => sum + r.failed, 0);
+    if (failed > 0) throw new Error(`${failed} connects failed: ${reports.flatMap((r) => r.failures)[0]}`);
+    const opened = reports.reduce((sum, r) => sum + r.opened, 0);
+    const span = Math.max(...reports.map((r) => r.lastOpenAt)) - Math.min(...reports.map((r) => r.firstStartAt));
+    return (opened / span) * 1000;
+  } finally {
+    gateway.process.kill('SIGKILL');
+    await Promise.all(clients.map((c) => c.stop()));
+  }
+}
+
+function warmUp(url: string, token: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, ['switchboard.v1', `bearer.${token}`]);
+    ws.once('open', () => {
+      ws.close(1000);
+      resolve();
+    });
+    ws.once('error', reject);
+  });
+}

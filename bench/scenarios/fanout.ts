@@ -1,0 +1,192 @@
+/**
+ * Fan-out: publish to a room of N connected clients and measure the time until the last client has
+ * received, and the CPU the publishing process spent per delivered message.
+ *
+ * Layout: the gateway (real handlers, dynalite) in one child process, the WebSocket clients in child
+ * processes of at most `clientsPerProcess` connections, and the publisher in this process. The publisher
+ * resolves the members from DynamoDB (through the real store for our fan-out, with a Scan for the naive
+ * baselines) and posts through the gateway's management API, so every variant pays for its reads too.
+ */
+import { randomUUID } from 'node:crypto';
+import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { HandlerSettings } from '../../lambdas/core/config.js';
+import { DynamoConnectionStore } from '../../lambdas/core/connections.js';
+import { ManagementApiSender, type Sender } from '../../lambdas/core/fanout.js';
+import { FastSender } from '../../lambdas/core/fast-sender.js';
+import type { DeliveryReport } from '../../lambdas/core/publish-input.js';
+import { publish } from '../../lambdas/core/publisher.js';
+import { naiveClients, scanThenPromiseAll, scanThenSequential } from '../baselines/naive-fanout.js';
+import { type Child, clock, startChild } from '../support/children.js';
+import { cpuMicros, median, sleep } from '../support/stats.js';
+import type { ClientsIn, ClientsOut, GatewayOut } from '../workers/protocol.js';
+
+export const FANOUT_VARIANTS = [
+  'fanOut + FastSender',
+  'fanOut + SDK client',
+  'Scan + Promise.all',
+  'Scan + for…await',
+] as const;
+export type FanoutVariant = (typeof FANOUT_VARIANTS)[number];
+export const BASELINES: readonly FanoutVariant[] = ['Scan + Promise.all', 'Scan + for…await'];
+
+export interface FanoutOptions {
+  sizes: readonly number[];
+  runs: number;
+  clientsPerProcess: number;
+  stateDir: string;
+  progress: (message: string) => void;
+}
+
+export interface FanoutSample {
+  /** From the start of the publish to the moment the last client received, ms. */
+  timeToLastMs: number;
+  /** CPU (user + system) of the publishing process per delivered message, µs. */
+  cpuPerMessageUs: number;
+  delivered: number;
+}
+
+export interface FanoutResult {
+  size: number;
+  variant: FanoutVariant;
+  runs: FanoutSample[];
+  median: FanoutSample;
+}
+
+type Publish = (tag: string) => Promise<DeliveryReport>;
+
+export async function runFanout(options: FanoutOptions): Promise<FanoutResult[]> {
+  const results: FanoutResult[] = [];
+  for (const size of options.sizes) results.push(...(await runSize(size, options)));
+  return results;
+}
+
+async function runSize(size: number, options: FanoutOptions): Promise<FanoutResult[]> {
+  const room = `public:bench-${size}`;
+  const gateway = startChild<never, GatewayOut>('gateway.ts', {
+    BENCH_GATEWAY: JSON.stringify({ tokens: 16, stateDir: options.stateDir }),
+  });
+  const clients: Child<ClientsIn, ClientsOut>[] = [];
+  const senders: { destroy(): void }[] = [];
+  try {
+    const ready = await gateway.next((m): m is GatewayOut => m.type === 'ready', 60_000);
+    const processes = Math.ceil(size / options.clientsPerProcess);
+    options.progress(`fan-out ${size}: connecting ${size} clients in ${processes} processes`);
+    for (let p = 0; p < processes; p++) {
+      const connections = Math.floor(size / processes) + (p < size % processes ? 1 : 0);
+      clients.push(
+        startChild<ClientsIn, ClientsOut>('clients.ts', {
+          BENCH_CLIENTS: JSON.stringify({ url: ready.url, tokens: ready.tokens, connections, concurrency: 32, room }),
+        }),
+      );
+    }
+    const opened = await Promise.all(
+      clients.map((c) =>
+        c.next((m): m is Extract<ClientsOut, { type: 'ready' }> => m.type === 'ready', 60_000 + size * 20),
+      ),
+    );
+    const failed = opened.reduce((sum, o) => sum + o.failed, 0);
+    if (failed > 0) throw new Error(`${failed} clients could not connect: ${opened.flatMap((o) => o.failures)[0]}`);
+
+    const concurrency = HandlerSettings.parse({ tableName: ready.tableName }).fanoutConcurrency;
+    const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: ready.dynamodbEndpoint }), {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    const store = new DynamoConnectionStore({ client: documents, tableName: ready.tableName });
+    const fast = new FastSender({ endpoint: ready.callbackUrl });
+    senders.push(fast);
+    // The production default today: one SDK client per endpoint, single attempt (lambdas/core/clients.ts).
+    const sdk = new ManagementApiSender(
+      new ApiGatewayManagementApiClient({ endpoint: ready.callbackUrl, maxAttempts: 1 }),
+    );
+    const naive = naiveClients(ready.callbackUrl, ready.dynamodbEndpoint);
+
+    const viaFanOut =
+      (sender: Sender): Publish =>
+      async (tag) => {
+        const report = await publish(
+          { to: { rooms: [room] }, event: 'bench.fanout', data: { tag } },
+          { store, sender, concurrency },
+        );
+        return Array.isArray(report) ? (report[0] as DeliveryReport) : report;
+      };
+    const naiveFrame = (tag: string) =>
+      JSON.stringify({
+        type: 'notification',
+        event: 'bench.fanout',
+        data: { tag },
+        ts: Date.now(),
+        id: randomUUID(),
+        room,
+      });
+    const variants: Record<FanoutVariant, Publish> = {
+      'fanOut + FastSender': viaFanOut(fast),
+      'fanOut + SDK client': viaFanOut(sdk),
+      'Scan + Promise.all': (tag) => scanThenPromiseAll(naive, ready.tableName, room, naiveFrame(tag)),
+      'Scan + for…await': (tag) => scanThenSequential(naive, ready.tableName, room, naiveFrame(tag)),
+    };
+
+    // A warm container: clients built, credentials resolved, sockets open. A post to an unknown id is a 410.
+    await Promise.allSettled([
+      fast.post('warm-up', '{}'),
+      sdk.post('warm-up', '{}'),
+      naive.management.send(new PostToConnectionCommand({ ConnectionId: 'warm-up', Data: '{}' })),
+      store.isMember(room, 'warm-up'),
+    ]);
+
+    const samples = new Map<FanoutVariant, FanoutSample[]>(FANOUT_VARIANTS.map((v) => [v, []]));
+    for (let run = 0; run < options.runs; run++) {
+      // Rotating the order keeps a slow first or last slot (GC, a warming gateway) from favouring one variant.
+      const order = FANOUT_VARIANTS.map((_, i) => FANOUT_VARIANTS[(i + run) % FANOUT_VARIANTS.length] as FanoutVariant);
+      for (const variant of order) {
+        const tag = randomUUID();
+        for (const c of clients) c.send({ type: 'expect', tag });
+        const startedAt = clock();
+        const cpuBefore = process.cpuUsage();
+        const report = await variants[variant](tag);
+        const cpu = cpuMicros(cpuBefore);
+        const received = await Promise.all(
+          clients.map((c) =>
+            c.next(
+              (m): m is Extract<ClientsOut, { type: 'received' }> => m.type === 'received' && m.tag === tag,
+              120_000,
+            ),
+          ),
+        );
+        if (report.delivered !== size) {
+          throw new Error(`${variant} delivered ${report.delivered} of ${size}: ${JSON.stringify(report)}`);
+        }
+        const lastAt = Math.max(...received.map((r) => r.lastAt));
+        const sample = {
+          timeToLastMs: lastAt - startedAt,
+          cpuPerMessageUs: cpu / report.delivered,
+          delivered: report.delivered,
+        };
+        samples.get(variant)?.push(sample);
+        options.progress(
+          `fan-out ${size} run ${run + 1}/${options.runs} ${variant}: ${sample.timeToLastMs.toFixed(0)} ms, ${sample.cpuPerMessageUs.toFixed(0)} µs/msg`,
+        );
+        await sleep(200);
+      }
+    }
+    return FANOUT_VARIANTS.map((variant) => {
+      const runs = samples.get(variant) ?? [];
+      return {
+        size,
+        variant,
+        runs,
+        median: {
+          timeToLastMs: median(runs.map((r) => r.timeToLastMs)),
+          cpuPerMessageUs: median(runs.map((r) => r.cpuPerMessageUs)),
+          delivered: median(runs.map((r) => r.delivered)),
+        },
+      };
+    });
+  } finally {
+    for (const sender of senders) sender.destroy();
+    // The state is thrown away: killing the gateway first spares it thousands of `$disconnect` calls.
+    gateway.process.kill('SIGKILL');
+    await Promise.all(clients.map((c) => c.stop()));
+  }
+}

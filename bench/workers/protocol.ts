@@ -1,0 +1,48 @@
+/** Messages between the bench driver and its worker processes. */
+
+export interface GatewayConfig {
+  /** Dev tokens to sign for the clients, for subjects `bench-0` … `bench-(n-1)`. */
+  tokens: number;
+  /** Folder of the signing key. */
+  stateDir: string;
+}
+
+export type GatewayOut = {
+  type: 'ready';
+  url: string;
+  callbackUrl: string;
+  dynamodbEndpoint: string;
+  tableName: string;
+  tokens: string[];
+};
+
+export interface ClientsConfig {
+  url: string;
+  /** Tokens the connections use in turn. */
+  tokens: string[];
+  /** Connections this process opens. */
+  connections: number;
+  /** Connection attempts in flight at once. */
+  concurrency: number;
+  /** Room every connection joins after connecting. */
+  room?: string;
+  /** Wait for a `go` message before connecting, so several processes start together. */
+  waitForGo?: boolean;
+}
+
+export type ClientsIn =
+  | { type: 'stop' }
+  | { type: 'go' }
+  /** Report when every connection has received a message carrying `tag`. */
+  | { type: 'expect'; tag: string }
+  /** Close every connection and report when they are closed. */
+  | { type: 'close' };
+
+export type ClientsOut =
+  /** Loaded and waiting for `go` (with `waitForGo`). */
+  | { type: 'loaded' }
+  /** Every connection is open (and joined, with a room). Times are `clock()` milliseconds. */
+  | { type: 'ready'; opened: number; failed: number; firstStartAt: number; lastOpenAt: number; failures: string[] }
+  /** Every connection received the message with `tag`; `lastAt` is when the last one did. */
+  | { type: 'received'; tag: string; count: number; lastAt: number }
+  | { type: 'closed' };
