@@ -56,6 +56,15 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'bench-smoke',
+          include: ['test/bench/**/*.test.ts'],
+          env,
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
           name: 'browser',
           include: ['test/browser/**/*.test.ts'],
           env,

@@ -6,6 +6,7 @@
  *   npm run bench -- --runs 5          median of 5 runs
  *   npm run bench -- --only fanout,connect-rate
  *   npm run bench -- --smoke           tiny sizes, one run: proves the bench works, measures nothing
+ *   npm run bench -- --only fanout --profile   CPU profile of the publisher, by component
  *
  * Progress goes to stderr. Scenarios: fanout, cold-start, connect-rate, dynamodb.
  */
@@ -28,6 +29,7 @@ function options() {
       runs: { type: 'string' },
       only: { type: 'string' },
       sizes: { type: 'string' },
+      profile: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -106,6 +108,7 @@ async function main(): Promise<void> {
       // 2,500 per process keeps each well under the 20,000 file descriptors a process may hold here.
       clientsPerProcess: args.smoke ? 10 : 2500,
       stateDir,
+      profile: args.profile,
       progress,
     });
     results.fanoutSpeedup = fanoutSpeedups(results.fanout);

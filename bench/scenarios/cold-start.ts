@@ -58,6 +58,8 @@ export interface ColdStartRow {
   importMs: number;
   /** The same with `--enable-source-maps`, as deployed. */
   importWithSourceMapsMs: number;
+  /** The packages (or source folders) that make up most of the bundle, by minified bytes. */
+  largestParts: { part: string; bytes: number }[];
 }
 
 export interface ColdStartResult {
@@ -67,13 +69,13 @@ export interface ColdStartResult {
 
 export async function runColdStart(options: ColdStartOptions): Promise<ColdStartResult> {
   rmSync(OUT_DIR, { recursive: true, force: true });
-  const bundles: { target: ColdStartRow['target']; file: string }[] = [];
+  const bundles: Built[] = [];
   for (const name of Object.keys(HANDLERS) as HandlerName[]) {
-    bundles.push({ target: name, file: await bundle(resolve(ROOT, HANDLERS[name].entry), name, CDK_BUNDLING) });
+    bundles.push({ target: name, ...(await bundle(resolve(ROOT, HANDLERS[name].entry), name, CDK_BUNDLING)) });
   }
   bundles.push({
     target: BASELINE,
-    file: await bundle(join(ROOT, 'bench/baselines/default-sdk-handler.ts'), 'baseline', CDK_DEFAULT_BUNDLING),
+    ...(await bundle(join(ROOT, 'bench/baselines/default-sdk-handler.ts'), 'baseline', CDK_DEFAULT_BUNDLING)),
   });
   options.progress(`cold start: ${bundles.length} bundles built, timing ${options.samples} imports each`);
 
@@ -92,8 +94,9 @@ export async function runColdStart(options: ColdStartOptions): Promise<ColdStart
   const bareNodeMs = median(bare);
   return {
     bareNodeMs,
-    rows: bundles.map(({ target, file }) => ({
+    rows: bundles.map(({ target, file, largestParts }) => ({
       target,
+      largestParts,
       bundleBytes: bytesOf(file),
       sourceMapBytes: bytesOf(`${file}.map`),
       importMs: median(plain.get(target) ?? []) - bareNodeMs,
@@ -102,12 +105,36 @@ export async function runColdStart(options: ColdStartOptions): Promise<ColdStart
   };
 }
 
-async function bundle(entry: string, name: string, options: BuildOptions): Promise<string> {
+interface Built {
+  target: ColdStartRow['target'];
+  file: string;
+  largestParts: ColdStartRow['largestParts'];
+}
+
+async function bundle(entry: string, name: string, options: BuildOptions): Promise<Omit<Built, 'target'>> {
   const dir = join(OUT_DIR, name);
   mkdirSync(dir, { recursive: true });
   const outfile = join(dir, 'index.mjs');
-  await build({ ...options, entryPoints: [entry], outfile });
-  return outfile;
+  const { metafile } = await build({ ...options, entryPoints: [entry], outfile, metafile: true });
+  const parts = new Map<string, number>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const part = partOf(input);
+      parts.set(part, (parts.get(part) ?? 0) + bytesInOutput);
+    }
+  }
+  const largestParts = [...parts.entries()]
+    .map(([part, bytes]) => ({ part, bytes }))
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, 6);
+  return { file: outfile, largestParts };
+}
+
+/** `node_modules/@scope/name/...` → `@scope/name`; a source file → its folder. */
+function partOf(input: string): string {
+  const modules = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+  if (modules) return modules[1] as string;
+  return input.split('/').slice(0, -1).join('/') || input;
 }
 
 /** Wall time of a fresh `node` process, ms. It must succeed: a failed import would time nothing. */

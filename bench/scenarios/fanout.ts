@@ -8,6 +8,10 @@
  * baselines) and posts through the gateway's management API, so every variant pays for its reads too.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -19,6 +23,7 @@ import type { DeliveryReport } from '../../lambdas/core/publish-input.js';
 import { publish } from '../../lambdas/core/publisher.js';
 import { naiveClients, scanThenPromiseAll, scanThenSequential } from '../baselines/naive-fanout.js';
 import { type Child, clock, startChild } from '../support/children.js';
+import { type ComponentTime, profiled, summarizeProfile } from '../support/profile.js';
 import { cpuMicros, median, sleep } from '../support/stats.js';
 import type { ClientsIn, ClientsOut, GatewayOut } from '../workers/protocol.js';
 
@@ -36,6 +41,11 @@ export interface FanoutOptions {
   runs: number;
   clientsPerProcess: number;
   stateDir: string;
+  /**
+   * Profile the publisher during the last run of each variant (bench/results/fanout-<size>-<variant>.cpuprofile).
+   * The profiler costs CPU itself, so the figures of a profiled run are not the ones to quote.
+   */
+  profile?: boolean;
   progress: (message: string) => void;
 }
 
@@ -52,7 +62,11 @@ export interface FanoutResult {
   variant: FanoutVariant;
   runs: FanoutSample[];
   median: FanoutSample;
+  /** Self time of the publisher by component, from the profiled run (with `profile`). */
+  profile?: ComponentTime[];
 }
+
+const RESULTS_DIR = fileURLToPath(new URL('../results', import.meta.url));
 
 type Publish = (tag: string) => Promise<DeliveryReport>;
 
@@ -136,6 +150,10 @@ async function runSize(size: number, options: FanoutOptions): Promise<FanoutResu
     ]);
 
     const samples = new Map<FanoutVariant, FanoutSample[]>(FANOUT_VARIANTS.map((v) => [v, []]));
+    const profiles = new Map<FanoutVariant, ComponentTime[]>();
+    const session = options.profile ? new Session() : undefined;
+    session?.connect();
+    await session?.post('Profiler.enable');
     for (let run = 0; run < options.runs; run++) {
       // Rotating the order keeps a slow first or last slot (GC, a warming gateway) from favouring one variant.
       const order = FANOUT_VARIANTS.map((_, i) => FANOUT_VARIANTS[(i + run) % FANOUT_VARIANTS.length] as FanoutVariant);
@@ -144,7 +162,16 @@ async function runSize(size: number, options: FanoutOptions): Promise<FanoutResu
         for (const c of clients) c.send({ type: 'expect', tag });
         const startedAt = clock();
         const cpuBefore = process.cpuUsage();
-        const report = await variants[variant](tag);
+        let report: DeliveryReport;
+        if (session && run === options.runs - 1) {
+          mkdirSync(RESULTS_DIR, { recursive: true });
+          const file = join(RESULTS_DIR, `fanout-${size}-${variant.replace(/\W+/g, '-').toLowerCase()}.cpuprofile`);
+          const [delivery, profile] = await profiled(session, file, () => variants[variant](tag));
+          report = delivery;
+          profiles.set(variant, summarizeProfile(profile));
+        } else {
+          report = await variants[variant](tag);
+        }
         const cpu = cpuMicros(cpuBefore);
         const received = await Promise.all(
           clients.map((c) =>
@@ -170,11 +197,14 @@ async function runSize(size: number, options: FanoutOptions): Promise<FanoutResu
         await sleep(200);
       }
     }
+    session?.disconnect();
     return FANOUT_VARIANTS.map((variant) => {
       const runs = samples.get(variant) ?? [];
+      const profile = profiles.get(variant);
       return {
         size,
         variant,
+        ...(profile ? { profile } : {}),
         runs,
         median: {
           timeToLastMs: median(runs.map((r) => r.timeToLastMs)),

@@ -144,6 +144,19 @@ export function renderTables(results: BenchResults): string {
       ),
     );
   }
+  for (const result of fanout ?? []) {
+    if (!result.profile) continue;
+    out.push('', `### Publisher self time by component: ${result.variant}, ${result.size} clients (profiled run)`);
+    out.push(
+      table(
+        ['component', 'share', 'µs per message'],
+        result.profile
+          .filter((p) => p.share >= 0.01)
+          .map((p) => [p.component, `${fixed(p.share * 100, 1)} %`, fixed((p.ms * 1000) / result.size, 1)]),
+        [1, 2],
+      ),
+    );
+  }
   if (results.coldStart) {
     out.push('', `### Cold start (bare \`node -e 0\`: ${fixed(results.coldStart.bareNodeMs)} ms, subtracted)`);
     out.push(
@@ -157,6 +170,18 @@ export function renderTables(results: BenchResults): string {
           fixed(r.importWithSourceMapsMs, 1),
         ]),
         [1, 2, 3, 4],
+      ),
+    );
+  }
+  if (results.coldStart) {
+    out.push('', '### What the bundles are made of (minified KiB)');
+    out.push(
+      table(
+        ['bundle', 'largest parts'],
+        results.coldStart.rows.map((r) => [
+          r.target,
+          r.largestParts.map((p) => `${p.part} ${fixed(p.bytes / 1024)}`).join(', '),
+        ]),
       ),
     );
   }
