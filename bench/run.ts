@@ -6,7 +6,7 @@
  *   npm run bench -- --runs 5          median of 5 runs
  *   npm run bench -- --only fanout,connect-rate
  *   npm run bench -- --smoke           tiny sizes, one run: proves the bench works, measures nothing
- *   npm run bench -- --only fanout --profile   CPU profile of the publisher, by component
+ *   npm run bench -- --profile         CPU profiles (publisher; gateway during connects), by component
  *
  * Progress goes to stderr. Scenarios: fanout, cold-start, connect-rate, dynamodb.
  */
@@ -97,6 +97,7 @@ async function main(): Promise<void> {
       concurrency: args.smoke ? 4 : 32,
       runs: args.runs,
       stateDir,
+      profile: args.profile,
       progress,
     });
   }

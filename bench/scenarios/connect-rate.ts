@@ -4,10 +4,16 @@
  *
  * The gateway's 500/s account quota is raised for the run: the point is what this code sustains.
  */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { type Child, startChild } from '../support/children.js';
+import type { ComponentTime } from '../support/profile.js';
 import { median } from '../support/stats.js';
-import type { ClientsIn, ClientsOut, GatewayOut } from '../workers/protocol.js';
+import type { ClientsIn, ClientsOut, GatewayIn, GatewayOut, GatewayReady } from '../workers/protocol.js';
+
+const RESULTS_DIR = fileURLToPath(new URL('../results', import.meta.url));
 
 export interface ConnectRateOptions {
   connections: number;
@@ -16,6 +22,8 @@ export interface ConnectRateOptions {
   concurrency: number;
   runs: number;
   stateDir: string;
+  /** Profile the gateway process during the last run (bench/results/connect-rate-gateway.cpuprofile). */
+  profile?: boolean;
   progress: (message: string) => void;
 }
 
@@ -24,28 +32,41 @@ export interface ConnectRateResult {
   runs: number[];
   /** Connects per second, median of the runs. */
   median: number;
+  /** Self time of the gateway process by component, from the profiled run (with `profile`). */
+  gatewayProfile?: ComponentTime[];
 }
 
 type Ready = Extract<ClientsOut, { type: 'ready' }>;
 
 export async function runConnectRate(options: ConnectRateOptions): Promise<ConnectRateResult> {
   const runs: number[] = [];
+  let gatewayProfile: ComponentTime[] | undefined;
   for (let run = 0; run < options.runs; run++) {
-    const rate = await oneRun(options);
+    const { rate, profile } = await oneRun(options, options.profile === true && run === options.runs - 1);
     runs.push(rate);
+    gatewayProfile ??= profile;
     options.progress(`connect rate run ${run + 1}/${options.runs}: ${rate.toFixed(0)} connects/s`);
   }
-  return { connections: options.connections, runs, median: median(runs) };
+  return {
+    connections: options.connections,
+    runs,
+    median: median(runs),
+    ...(gatewayProfile ? { gatewayProfile } : {}),
+  };
 }
 
 /** A fresh gateway per run, so no run pays for the `$disconnect` calls of the one before. */
-async function oneRun(options: ConnectRateOptions): Promise<number> {
-  const gateway = startChild<never, GatewayOut>('gateway.ts', {
+async function oneRun(
+  options: ConnectRateOptions,
+  profile: boolean,
+): Promise<{ rate: number; profile?: ComponentTime[] }> {
+  const gateway = startChild<GatewayIn, GatewayOut>('gateway.ts', {
     BENCH_GATEWAY: JSON.stringify({ tokens: 64, stateDir: options.stateDir }),
+    BENCH_GATEWAY_PROFILE: profile ? '1' : '0',
   });
   const clients: Child<ClientsIn, ClientsOut>[] = [];
   try {
-    const ready = await gateway.next((m): m is GatewayOut => m.type === 'ready', 60_000);
+    const ready = await gateway.next((m): m is GatewayReady => m.type === 'ready', 60_000);
     // A warm authorizer: the JWKS is fetched on the first verification and cached after it.
     await warmUp(ready.url, ready.tokens[0] as string);
     for (let p = 0; p < options.processes; p++) {
@@ -73,7 +94,15 @@ async function oneRun(options: ConnectRateOptions): Promise<number> {
     if (failed > 0) throw new Error(`${failed} connects failed: ${reports.flatMap((r) => r.failures)[0]}`);
     const opened = reports.reduce((sum, r) => sum + r.opened, 0);
     const span = Math.max(...reports.map((r) => r.lastOpenAt)) - Math.min(...reports.map((r) => r.firstStartAt));
-    return (opened / span) * 1000;
+    const rate = (opened / span) * 1000;
+    if (!profile) return { rate };
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    gateway.send({ type: 'profile', file: join(RESULTS_DIR, 'connect-rate-gateway.cpuprofile') });
+    const profiled = await gateway.next(
+      (m): m is Extract<GatewayOut, { type: 'profiled' }> => m.type === 'profiled',
+      60_000,
+    );
+    return { rate, profile: profiled.breakdown };
   } finally {
     gateway.process.kill('SIGKILL');
     await Promise.all(clients.map((c) => c.stop()));

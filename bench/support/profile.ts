@@ -43,6 +43,10 @@ function componentOf(frame: ProfileNode['callFrame']): string {
   if (core) return `@${core[1]}/core ${core[2]} (middleware stack, protocol, serde)`;
   if (/@aws-sdk|@smithy/.test(frame.url)) return 'other SDK packages';
   if (frame.url === '') return `V8 ${frame.functionName || '(anonymous)'}`;
+  const dependency = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(frame.url);
+  if (dependency) return `package ${dependency[1]}`;
+  const source = /\/(lambdas\/[a-z-]+|local|bench)\/[^/]+$/.exec(frame.url);
+  if (source) return `${source[1]}/`;
   return 'other JavaScript';
 }
 

@@ -196,6 +196,18 @@ export function renderTables(results: BenchResults): string {
       ),
     );
   }
+  if (results.connectRate?.gatewayProfile) {
+    out.push('', '### Gateway process self time by component during connects (profiled run)');
+    out.push(
+      table(
+        ['component', 'share'],
+        results.connectRate.gatewayProfile
+          .filter((p) => p.share >= 0.01)
+          .map((p) => [p.component, `${fixed(p.share * 100, 1)} %`]),
+        [1],
+      ),
+    );
+  }
   if (results.dynamodb) {
     out.push('', '### DynamoDB requests per operation');
     out.push(

@@ -2,8 +2,11 @@
  * Worker: the local gateway (real handlers, in-process dynalite) with API Gateway's rate quotas raised, so
  * the bench measures this code rather than the emulated account limits.
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { startGateway } from '../../local/gateway.js';
-import type { GatewayConfig, GatewayOut } from './protocol.js';
+import { type CpuProfile, summarizeProfile } from '../support/profile.js';
+import type { GatewayConfig, GatewayIn, GatewayOut } from './protocol.js';
 
 const config = JSON.parse(process.env.BENCH_GATEWAY ?? '{}') as GatewayConfig;
 const unlimited = 1_000_000_000;
@@ -24,10 +27,23 @@ const ready: GatewayOut = {
   tableName: gateway.tableName,
   tokens: Array.from({ length: config.tokens }, (_, i) => gateway.issueToken(`bench-${i}`)),
 };
+const session = process.env.BENCH_GATEWAY_PROFILE === '1' ? new Session() : undefined;
+if (session) {
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+}
 process.send?.(ready);
 
-process.on('message', (message: { type: string }) => {
-  if (message.type !== 'stop') return;
-  void gateway.close().finally(() => process.exit(0));
+process.on('message', (message: GatewayIn) => {
+  if (message.type === 'profile' && session) {
+    void session.post('Profiler.stop').then(({ profile }) => {
+      writeFileSync(message.file, JSON.stringify(profile));
+      const answer: GatewayOut = { type: 'profiled', breakdown: summarizeProfile(profile as CpuProfile) };
+      process.send?.(answer);
+    });
+  } else if (message.type === 'stop') {
+    void gateway.close().finally(() => process.exit(0));
+  }
 });
 process.on('disconnect', () => process.exit(0));

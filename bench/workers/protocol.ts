@@ -7,7 +7,16 @@ export interface GatewayConfig {
   stateDir: string;
 }
 
-export type GatewayOut = {
+export type GatewayIn =
+  | { type: 'stop' }
+  /** Stop the CPU profiler (started at `ready` with BENCH_GATEWAY_PROFILE=1), write it, answer with a summary. */
+  | { type: 'profile'; file: string };
+
+export type GatewayOut =
+  | { type: 'profiled'; breakdown: import('../support/profile.js').ComponentTime[] }
+  | GatewayReady;
+
+export type GatewayReady = {
   type: 'ready';
   url: string;
   callbackUrl: string;
