@@ -118,16 +118,21 @@ export interface SwitchboardProps {
   readonly apiGatewayCloudWatchRole?: boolean;
 }
 
-/** What a handler needs besides writing its own logs. */
-const ACCESS: Readonly<Record<HandlerName, { table: boolean; manageConnections: boolean }>> = {
+/**
+ * What a handler needs besides writing its own logs: the DynamoDB actions its store calls (never Scan, and
+ * nothing it does not call), and whether it posts to connections.
+ */
+const ACCESS: Readonly<Record<HandlerName, { table: readonly string[]; manageConnections: boolean }>> = {
   // The authorizer only verifies tokens: it touches no data and sends nothing.
-  authorizer: { table: false, manageConnections: false },
+  authorizer: { table: [], manageConnections: false },
   // API Gateway does not accept posts to a connection before `$connect` has returned.
-  connect: { table: true, manageConnections: false },
-  // The connection is already gone when `$disconnect` runs.
-  disconnect: { table: true, manageConnections: false },
-  default: { table: true, manageConnections: true },
-  publish: { table: true, manageConnections: true },
+  connect: { table: ['dynamodb:PutItem'], manageConnections: false },
+  // The connection is already gone when `$disconnect` runs. One Query finds its items, BatchWriteItem deletes them.
+  disconnect: { table: ['dynamodb:Query', 'dynamodb:BatchWriteItem'], manageConnections: false },
+  // Membership check (GetItem), room reads (Query), join and leave, and pruning gone connections (BatchWriteItem).
+  default: { table: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'], manageConnections: true },
+  // Target reads (Query on the table and its indexes) and pruning gone connections (BatchWriteItem).
+  publish: { table: ['dynamodb:Query', 'dynamodb:BatchWriteItem'], manageConnections: true },
 };
 
 const DEFAULT_THROTTLE = { rateLimit: 1000, burstLimit: 2000 } as const;
@@ -214,7 +219,7 @@ export class Switchboard extends Construct {
     this.publishFunction = functions.publish;
 
     for (const [name, fn] of Object.entries(functions) as [HandlerName, NodejsFunction][]) {
-      if (ACCESS[name].table) this.table.grantReadWriteData(fn);
+      if (ACCESS[name].table.length > 0) this.table.grant(fn, ...ACCESS[name].table);
       if (ACCESS[name].manageConnections) this.stage.grantManagementApiAccess(fn);
     }
 
@@ -356,10 +361,10 @@ export class Switchboard extends Construct {
             'ids exist only at run time.',
         });
       }
-      if (ACCESS[name].table) {
+      if (ACCESS[name].table.length > 0) {
         Validations.of(role).acknowledge({
           id: wildcardResourceFinding(stack, `${this.table.tableArn}/index/*`),
-          reason: 'Queries on the byUser and byShard indexes of this table; grantReadWriteData scopes it to them.',
+          reason: 'Queries on the byUser and byShard indexes of this table; Table.grant scopes it to them.',
         });
       }
       const synchronous =

@@ -354,6 +354,19 @@ describe('Switchboard', () => {
       }
     });
 
+    it.each([
+      ['connect', ['dynamodb:PutItem']],
+      ['disconnect', ['dynamodb:BatchWriteItem', 'dynamodb:Query']],
+      ['default', ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:Query']],
+      ['publish', ['dynamodb:BatchWriteItem', 'dynamodb:Query']],
+    ] as const)('grants the %s handler only the DynamoDB actions its store calls, never Scan', (name, expected) => {
+      const actions = statementsOf(template, name)
+        .flatMap(actionsOf)
+        .filter((action) => action.startsWith('dynamodb:'));
+
+      expect([...new Set(actions)].sort()).toEqual(expected);
+    });
+
     it('gives the authorizer nothing but its own logs and traces', () => {
       const [, fn] = functionOf(template, 'authorizer');
       const logGroupId = (fn.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
