@@ -13,7 +13,13 @@ import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
 import type { JwtPayload } from 'aws-jwt-verify/jwt-model';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import type { AuthSettings } from './config.js';
-import { ConfigurationError, ForbiddenOriginError, MissingIdentityError, UnauthorizedError } from './errors.js';
+import {
+  ConfigurationError,
+  describeError,
+  ForbiddenOriginError,
+  MissingIdentityError,
+  UnauthorizedError,
+} from './errors.js';
 import { headerValues } from './events.js';
 import { type Log, silentLog } from './logger.js';
 import type { JsonValue } from './protocol.js';
@@ -190,7 +196,7 @@ export async function authorizeConnection(
     if (!token) throw new UnauthorizedError('no token in Sec-WebSocket-Protocol or the token query parameter');
     verified = await options.verifier.verify(token);
   } catch (error) {
-    log.warn('Connection unauthorized', { reason: describe(error) });
+    log.warn('Connection unauthorized', { reason: describeError(error) });
     throw new Error(UNAUTHORIZED);
   }
   const claims: Record<string, JsonValue> = {};
@@ -214,13 +220,6 @@ function policy(effect: 'Allow' | 'Deny', principalId: string, methodArn: string
       Statement: [{ Action: 'execute-api:Invoke', Effect: effect, Resource: methodArn }],
     },
   };
-}
-
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  // aws-jwt-verify's errors keep the name `Error`; their class says what failed (JwtExpiredError, ...).
-  const name = error.name === 'Error' ? error.constructor.name : error.name;
-  return `${name}: ${error.message}`;
 }
 
 /** The identity the authorizer attached to this connection. Throws MissingIdentityError when there is none. */

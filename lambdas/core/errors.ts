@@ -63,3 +63,13 @@ export class PublishValidationError extends SwitchboardError {
 export class StoreError extends SwitchboardError {
   override readonly name = 'StoreError';
 }
+
+/**
+ * One line for a log: the error's class and message, never its stack. aws-jwt-verify's errors keep the name
+ * `Error`, so their class (JwtExpiredError, ...) is what says what failed.
+ */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const name = error.name === 'Error' ? error.constructor.name : error.name;
+  return `${name}: ${error.message}`;
+}

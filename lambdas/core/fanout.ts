@@ -9,6 +9,7 @@
  */
 import { type ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { ConnectionPage, ConnectionStore } from './connections.js';
+import { describeError } from './errors.js';
 import { type Log, silentLog } from './logger.js';
 import type { DeliveryReport } from './publish-input.js';
 
@@ -148,7 +149,7 @@ export async function fanOut(
           await retry.sleep(backoffDelay(attempt, retry));
           continue;
         }
-        log.error('Delivery failed', { connectionId, attempts: attempt, error: describe(error) });
+        log.error('Delivery failed', { connectionId, attempts: attempt, error: describeError(error) });
         return 'failed';
       }
     }
@@ -159,7 +160,7 @@ export async function fanOut(
       await options.store.removeConnection(connectionId);
     } catch (error) {
       // The connection is gone either way; its records expire by TTL if this cleanup fails.
-      log.warn('Could not prune a gone connection', { connectionId, error: describe(error) });
+      log.warn('Could not prune a gone connection', { connectionId, error: describeError(error) });
     }
   };
 
@@ -173,9 +174,4 @@ export async function fanOut(
   const workers = Math.max(1, Math.floor(options.concurrency));
   await Promise.all(Array.from({ length: workers }, worker));
   return report;
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
 }
