@@ -168,46 +168,39 @@ export class DynamoConnectionStore implements ConnectionStore {
   }
 
   roomMembers(room: string): AsyncIterable<ConnectionPage> {
-    return this.connectionIdPages({
-      TableName: this.tableName,
-      KeyConditionExpression: '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': TABLE.partitionKey, '#id': 'connectionId', '#exp': TABLE.ttlAttribute },
-      ExpressionAttributeValues: { ':pk': keys.roomPartition(room) },
-      ProjectionExpression: '#id, #exp',
-      // Consistent, so a member whose join was acked receives the next message.
-      ConsistentRead: true,
-    });
+    // Consistent, so a member whose join was acked receives the next message.
+    return this.connectionIdPages(TABLE.partitionKey, keys.roomPartition(room), { consistentRead: true });
   }
 
   userConnections(userId: string): AsyncIterable<ConnectionPage> {
     const { byUser } = TABLE.indexes;
-    return this.connectionIdPages({
-      TableName: this.tableName,
-      IndexName: byUser.indexName,
-      KeyConditionExpression: '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': byUser.partitionKey, '#id': 'connectionId', '#exp': TABLE.ttlAttribute },
-      ExpressionAttributeValues: { ':pk': keys.userPartition(userId) },
-      ProjectionExpression: '#id, #exp',
-    });
+    return this.connectionIdPages(byUser.partitionKey, keys.userPartition(userId), { indexName: byUser.indexName });
   }
 
   allConnections(): AsyncIterable<ConnectionPage> {
     const { byShard } = TABLE.indexes;
     const perShard = Array.from({ length: this.shards }, (_, shard) =>
-      this.connectionIdPages({
-        TableName: this.tableName,
-        IndexName: byShard.indexName,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': byShard.partitionKey, '#id': 'connectionId', '#exp': TABLE.ttlAttribute },
-        ExpressionAttributeValues: { ':pk': keys.shardPartition(shard) },
-        ProjectionExpression: '#id, #exp',
-      }),
+      this.connectionIdPages(byShard.partitionKey, keys.shardPartition(shard), { indexName: byShard.indexName }),
     );
     return mergePages(perShard);
   }
 
-  private async *connectionIdPages(input: QueryCommandInput): AsyncGenerator<ConnectionPage> {
-    for await (const items of this.queryItems(input)) {
+  /** The live connection ids of one partition of the table or of an index, a page per Query. */
+  private async *connectionIdPages(
+    partitionKey: string,
+    partition: string,
+    options: { indexName?: string; consistentRead?: boolean },
+  ): AsyncGenerator<ConnectionPage> {
+    const pages = this.queryItems({
+      TableName: this.tableName,
+      ...(options.indexName ? { IndexName: options.indexName } : {}),
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': partitionKey, '#id': 'connectionId', '#exp': TABLE.ttlAttribute },
+      ExpressionAttributeValues: { ':pk': partition },
+      ProjectionExpression: '#id, #exp',
+      ...(options.consistentRead ? { ConsistentRead: true } : {}),
+    });
+    for await (const items of pages) {
       const ids = items
         .filter((item) => this.live(item))
         .map((item) => item.connectionId)
