@@ -83,6 +83,18 @@ function parseJson(raw: string): unknown {
   }
 }
 
+/**
+ * The request id of a raw frame, or null when it has none (or is not JSON), for a handler that must refuse a
+ * frame before `handleFrame` runs and still owes that request exactly one error.
+ */
+export function requestIdOfFrame(frame: IncomingFrame): RequestId | null {
+  try {
+    return requestIdOf(JSON.parse(decodeBody(frame)));
+  } catch {
+    return null;
+  }
+}
+
 function requestIdOf(message: unknown): RequestId | null {
   if (message === null || typeof message !== 'object' || !('id' in message)) return null;
   const parsed = RequestId.safeParse(message.id);

@@ -13,7 +13,7 @@ import type { WebSocketEvent, WebSocketResult } from '../core/events.js';
 import { ManagementApiSender, type RetryOptions, type Sender } from '../core/fanout.js';
 import { invocationLogger, rootLogger } from '../core/logger.js';
 import { ErrorCode, type ServerFrame } from '../core/protocol.js';
-import { handleFrame } from '../core/protocol-handler.js';
+import { handleFrame, requestIdOfFrame } from '../core/protocol-handler.js';
 import { createDefaultRoomPolicy, type RoomPolicy } from '../core/room-policy.js';
 
 export interface DefaultDeps {
@@ -45,7 +45,7 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Defa
       log.error('Frame without identity', error instanceof Error ? error : String(error));
       return reply({
         type: 'error',
-        id: null,
+        id: requestIdOfFrame(event),
         code: ErrorCode.INTERNAL,
         message: 'The server could not identify you.',
       });

@@ -299,7 +299,7 @@ describe('$default: ping, resume and failures', () => {
     const result = await handle(event);
 
     expect(result.statusCode).toBe(200);
-    expect(JSON.parse(result.body ?? '')).toMatchObject({ type: 'error', code: 'INTERNAL' });
+    expect(JSON.parse(result.body ?? '')).toMatchObject({ type: 'error', id: 1, code: 'INTERNAL' });
   });
 });
 
