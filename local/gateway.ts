@@ -35,7 +35,15 @@ import {
 } from './events.js';
 import { FrameSizeWatcher } from './frame-size.js';
 import { type HandlerSet, invokeHandler, type LambdaFunction, loadHandlers, REPOSITORY_ROOT } from './handlers.js';
-import { BodyTooLargeError, isLoopback, readBody, sendAwsError, sendJson } from './http.js';
+import {
+  BodyTooLargeError,
+  decodePathSegment,
+  isCrossSiteRequest,
+  isLoopback,
+  readBody,
+  sendAwsError,
+  sendJson,
+} from './http.js';
 import { handleInvoke, INVOKE_PATH } from './lambda-invoke.js';
 import { type GatewayLimits, resolveLimits, TokenBucket } from './limits.js';
 import { createLogger, describeError, type Logger, type LogLevel } from './log.js';
@@ -443,7 +451,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     if (!handlers || closing) return sendJson(res, 503, { message: 'Service Unavailable' });
 
     const management = new RegExp(`^/${stage}/@connections/([^/]+)$`).exec(path);
-    if (management) return manage(req, res, decodeURIComponent(management[1] as string));
+    if (management) return manage(req, res, management[1] as string);
 
     const invoke = INVOKE_PATH.exec(path);
     if (invoke) {
@@ -504,9 +512,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     return false;
   }
 
-  async function manage(req: IncomingMessage, res: ServerResponse, connectionId: string): Promise<void> {
+  async function manage(req: IncomingMessage, res: ServerResponse, encodedId: string): Promise<void> {
     const requestId = randomUUID();
     if (!signed(req, res, 'execute-api')) return;
+    const connectionId = decodePathSegment(encodedId);
+    if (connectionId === undefined) {
+      return sendAwsError(res, 400, 'BadRequestException', 'Invalid connectionId', requestId);
+    }
     if (!requestBucket.take()) {
       return sendAwsError(res, 429, 'LimitExceededException', 'Rate exceeded', requestId);
     }
@@ -552,10 +564,12 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
 
   /**
    * DEV ONLY: signs a token for the demo page. The deployed stack has no such endpoint; a real application
-   * gets its tokens from its identity provider. Only loopback callers are served.
+   * gets its tokens from its identity provider. Only loopback callers are served, and no page of another site.
    */
   async function devToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!isLoopback(req.socket.remoteAddress)) return sendJson(res, 403, { message: 'Forbidden' });
+    if (!isLoopback(req.socket.remoteAddress) || isCrossSiteRequest(req.headers)) {
+      return sendJson(res, 403, { message: 'Forbidden' });
+    }
     if (req.method !== 'POST') return sendJson(res, 405, { message: 'Method Not Allowed' });
     let input: unknown;
     try {

@@ -1,5 +1,6 @@
 /** Small HTTP helpers shared by the gateway's endpoints. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isLoopbackHost } from '../lambdas/core/auth.js';
 
 export class BodyTooLargeError extends Error {
   override readonly name = 'BodyTooLargeError';
@@ -53,4 +54,35 @@ export function sendAwsError(
 
 export function isLoopback(address: string | undefined): boolean {
   return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+}
+
+/** A percent-encoded path segment, decoded; undefined when its encoding is malformed (`%E0%A4%A`). */
+export function decodePathSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether a browser could have sent this request on behalf of a page from another site. The loopback check on
+ * the socket does not cover that: a page the developer opens elsewhere runs on this machine too, and with DNS
+ * rebinding it can even read the answer. So the Host must name a loopback host, and an Origin, when a browser
+ * sends one, must be a loopback origin.
+ */
+export function isCrossSiteRequest(headers: IncomingMessage['headers']): boolean {
+  const hostname = (value: string | undefined): string | undefined => {
+    if (!value) return undefined;
+    try {
+      return new URL(value.includes('://') ? value : `http://${value}`).hostname;
+    } catch {
+      return undefined;
+    }
+  };
+  const host = hostname(headers.host);
+  if (host === undefined || !isLoopbackHost(host)) return true;
+  if (headers.origin === undefined) return false;
+  const origin = hostname(headers.origin);
+  return origin === undefined || !isLoopbackHost(origin);
 }

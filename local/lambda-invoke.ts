@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { invokeHandler, type LambdaFunction } from './handlers.js';
-import { BodyTooLargeError, readBody, sendAwsError } from './http.js';
+import { BodyTooLargeError, decodePathSegment, readBody, sendAwsError } from './http.js';
 import { describeError, type Logger } from './log.js';
 
 export const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
@@ -34,13 +34,13 @@ export async function handleInvoke(
   logger: Logger,
 ): Promise<void> {
   const requestId = randomUUID();
-  const functionName = decodeURIComponent(encodedName);
-  if (!isPublishFunction(functionName)) {
+  const functionName = decodePathSegment(encodedName);
+  if (functionName === undefined || !isPublishFunction(functionName)) {
     sendAwsError(
       res,
       404,
       'ResourceNotFoundException',
-      `Function not found: ${functionName.slice(0, 140)} (the local gateway serves only publish)`,
+      `Function not found: ${(functionName ?? encodedName).slice(0, 140)} (the local gateway serves only publish)`,
       requestId,
     );
     return;

@@ -3,6 +3,8 @@
  * each test sees exactly what the gateway did: event shapes, refusals, routing, limits, the management API
  * and the Invoke endpoint.
  */
+
+import { request as httpRequest } from 'node:http';
 import {
   ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
@@ -389,6 +391,26 @@ describe('the management API', () => {
     expect((response as GoneException).$metadata.httpStatusCode).toBe(410);
   });
 
+  it('answers a connection id that is not valid percent-encoding with 400, and keeps serving', async () => {
+    // The SDK would encode the `%` itself, so the request is written by hand, signed in shape only.
+    const amzDate = new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}/, '');
+    const response = await fetch(`${gateway.callbackUrl}/@connections/abc%E0%A4%A`, {
+      headers: {
+        'x-amz-date': amzDate,
+        authorization: `AWS4-HMAC-SHA256 Credential=AKID/${amzDate.slice(0, 8)}/us-east-1/execute-api/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}`,
+      },
+    });
+
+    expect(response.status).toBe(400);
+    expect(response.headers.get('x-amzn-errortype')).toBe('BadRequestException');
+    await expect(
+      management().send(new GetConnectionCommand({ ConnectionId: 'Tm9TdWNoQ29ubj0=' })),
+    ).rejects.toBeInstanceOf(GoneException);
+  });
+
   it('refuses a request without a SigV4 signature with 403', async () => {
     const response = await fetch(`${gateway.callbackUrl}/@connections/abc`, { method: 'POST', body: 'x' });
     expect(response.status).toBe(403);
@@ -511,9 +533,35 @@ describe('the local identity endpoints', () => {
     expect(bad.status).toBe(400);
   });
 
+  it('refuses a dev token to a page of another site, and to a host name rebound to this machine', async () => {
+    const port = new URL(gateway.httpUrl).port;
+    const ask = (headers: Record<string, string>) => devTokenStatus(gateway.httpUrl, headers);
+
+    expect(await ask({ host: `127.0.0.1:${port}`, origin: 'https://attacker.example' })).toBe(403);
+    expect(await ask({ host: `attacker.example:${port}` })).toBe(403);
+    expect(await ask({ host: `localhost:${port}`, origin: `http://localhost:${port}` })).toBe(200);
+  });
+
   it('serves the demo page', async () => {
     const page = await fetch(`${gateway.httpUrl}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('id="connect"');
   });
 });
+
+/** POSTs to /dev/token with exactly these Host and Origin headers (fetch would not let a test set Host). */
+function devTokenStatus(httpUrl: string, headers: Record<string, string>): Promise<number | undefined> {
+  const body = JSON.stringify({ sub: 'mallory' });
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      `${httpUrl}/dev/token`,
+      { method: 'POST', headers: { ...headers, 'content-type': 'application/json', 'content-length': body.length } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
