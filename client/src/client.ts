@@ -765,15 +765,20 @@ export class SwitchboardClient {
       return;
     }
     if (!isRecord(frame)) return;
+    // A frame of a known type that lacks the fields the listeners read is dropped like garbage, so a broken
+    // proxy or server cannot hand an application a `message` without a room or a join result that is not one.
     switch (frame.type) {
       case 'ack':
       case 'pong': {
+        if (frame.type === 'ack' && !isRecord(frame.result)) return;
         this.settle(frame.id as RequestId)?.resolve(frame as Reply);
         return;
       }
       case 'error': {
+        // The code is what callers branch on: an error frame without a usable one still fails its request.
+        const code = typeof frame.code === 'string' && frame.code.length > 0 ? frame.code : ServerErrorCode.INTERNAL;
         const error = new SwitchboardError(
-          frame.code as SwitchboardError['code'],
+          code as SwitchboardError['code'],
           typeof frame.message === 'string' ? frame.message : 'error',
           frame.id == null ? {} : { requestId: frame.id as RequestId },
         );
@@ -783,7 +788,7 @@ export class SwitchboardClient {
         return;
       }
       case 'message': {
-        if (typeof frame.id !== 'string' || this.recent.seen(`message:${frame.id}`)) return;
+        if (!hasStrings(frame, 'id', 'room', 'from') || this.recent.seen(`message:${frame.id}`)) return;
         const { room, seq } = frame;
         if (typeof room === 'string' && typeof seq === 'number' && this.rooms.has(room)) {
           this.lastSeq.set(room, Math.max(seq, this.lastSeq.get(room) ?? 0));
@@ -792,11 +797,12 @@ export class SwitchboardClient {
         return;
       }
       case 'notification': {
-        if (typeof frame.id !== 'string' || this.recent.seen(`notification:${frame.id}`)) return;
+        if (!hasStrings(frame, 'id', 'event') || this.recent.seen(`notification:${frame.id}`)) return;
         this.events.emit('notification', frame as NotificationFrame);
         return;
       }
       case 'presence': {
+        if (!hasStrings(frame, 'room', 'user', 'state')) return;
         this.events.emit('presence', frame as PresenceFrame);
         return;
       }
@@ -862,6 +868,10 @@ function closeQuietly(socket: WebSocketLike, code: number, reason: string, hard 
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function hasStrings(frame: Record<string, unknown>, ...fields: string[]): boolean {
+  return fields.every((field) => typeof frame[field] === 'string');
 }
 
 function atLeast(name: string, value: number, min: number): number {

@@ -824,6 +824,52 @@ describe('SwitchboardClient: inbound frames', () => {
     expect(client.state).toBe('open');
   });
 
+  it('drops frames of known types that lack the fields listeners read', async () => {
+    // Prepare
+    const client = await connected();
+    const listener = vi.fn();
+    for (const event of ['message', 'notification', 'presence'] as const) client.on(event, listener);
+
+    // Act
+    FakeWebSocket.last().receive({ type: 'message', id: 'm-x', data: 'no room, no sender' });
+    FakeWebSocket.last().receive({ type: 'message', id: 'm-y', room: 7, from: 'alice', data: 1 });
+    FakeWebSocket.last().receive({ type: 'notification', id: 'n-x', data: 1 });
+    FakeWebSocket.last().receive({ type: 'presence', room: 'lobby' });
+    FakeWebSocket.last().receive(message);
+
+    // Assess
+    expect(listener.mock.calls).toEqual([[message]]);
+    expect(client.state).toBe('open');
+  });
+
+  it('does not resolve a request with an ack that carries no result', async () => {
+    // Prepare
+    const client = await connected();
+    const socket = FakeWebSocket.last();
+    const joined = client.join('lobby', { timeout: 1_000 }).catch((error: SwitchboardError) => error);
+    const id = socket.frames('join')[0]?.id;
+
+    // Act
+    socket.receive({ type: 'ack', id, result: 'not an object' });
+    socket.receive({ type: 'ack', id, result: { room: 'lobby' } });
+
+    // Assess
+    await expect(joined).resolves.toEqual({ room: 'lobby' });
+  });
+
+  it('fails a request with INTERNAL when its error frame has no usable code', async () => {
+    // Prepare
+    const client = await connected();
+    const socket = FakeWebSocket.last();
+    const joined = client.join('lobby').catch((error: SwitchboardError) => error);
+
+    // Act
+    socket.receive({ type: 'error', id: socket.frames('join')[0]?.id, code: { nested: true }, message: 'broken' });
+
+    // Assess
+    expect(await joined).toMatchObject({ name: 'SwitchboardError', code: 'INTERNAL', message: 'broken' });
+  });
+
   it('emits an error frame that answers no request as an error event', async () => {
     // Prepare
     const client = await connected();
