@@ -1,48 +1,20 @@
 /**
- * Runtime values the SDK needs from the wire protocol.
- *
- * They mirror `lambdas/core/protocol.ts` instead of importing it, because importing a value from there would
- * pull zod into the browser bundle. `client/test/constants.test.ts` asserts that every mirror equals the
- * protocol's value, and the `satisfies` clauses below make the compiler check the error code set too.
+ * Runtime values the SDK needs from the wire protocol, imported from `lambdas/core/wire.ts`, the one definition
+ * the server uses too. That module imports nothing, so the browser bundle carries no schema library.
  */
-import type { ErrorCode } from '../../lambdas/core/protocol.js';
+import { ErrorCode } from '../../lambdas/core/wire.js';
 
-export const PROTOCOL_VERSION = 1;
+export {
+  BEARER_PREFIX,
+  MAX_DATA_BYTES,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  ROOM_NAME_PATTERN,
+  SUBPROTOCOL,
+} from '../../lambdas/core/wire.js';
 
-/** The subprotocol the server selects; a browser fails the handshake if the server selects none. */
-export const SUBPROTOCOL = `switchboard.v${PROTOCOL_VERSION}`;
-
-/**
- * Browsers cannot set an Authorization header on a WebSocket upgrade, so the token travels as a second offered
- * subprotocol. A JWT is base64url segments joined by dots, all of which are legal in a subprotocol token.
- */
-export const BEARER_PREFIX = 'bearer.';
-
-/** Largest `data` payload, as UTF-8 bytes of its JSON, that the server accepts in a `send`. */
-export const MAX_DATA_BYTES = 64 * 1024;
-
-/**
- * API Gateway closes a connection with 1009 when one frame is over 32 KB. Browsers (and `ws`) send each message
- * as a single frame, so the SDK refuses a request whose frame would be larger, instead of losing the connection.
- */
-export const MAX_FRAME_BYTES = 32 * 1024;
-
-/** Room names: letters, digits and `_ . : @ | + = -`, 1 to 128 characters. */
-export const ROOM_NAME_PATTERN = /^[A-Za-z0-9_.:@|+=-]{1,128}$/;
-
-/** The server's stable error codes, mirrored from protocol.ts. */
-export const ServerErrorCode = {
-  INVALID_JSON: 'INVALID_JSON',
-  INVALID_MESSAGE: 'INVALID_MESSAGE',
-  UNKNOWN_ACTION: 'UNKNOWN_ACTION',
-  INVALID_ROOM: 'INVALID_ROOM',
-  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
-  FORBIDDEN: 'FORBIDDEN',
-  NOT_IN_ROOM: 'NOT_IN_ROOM',
-  UNSUPPORTED: 'UNSUPPORTED',
-  RATE_LIMITED: 'RATE_LIMITED',
-  INTERNAL: 'INTERNAL',
-} as const satisfies { readonly [K in ErrorCode]: K };
+/** The server's stable error codes. */
+export const ServerErrorCode = ErrorCode;
 
 /** Codes the SDK itself raises; they never appear on the wire. */
 export const ClientErrorCode = {

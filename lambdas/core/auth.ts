@@ -23,14 +23,9 @@ import {
 import { headerValues } from './events.js';
 import { type Log, silentLog } from './logger.js';
 import type { JsonValue } from './protocol.js';
+import { BEARER_PREFIX, SUBPROTOCOL } from './wire.js';
 
-/** The WebSocket subprotocol of wire protocol v1. */
-export const SUBPROTOCOL = 'switchboard.v1';
-/**
- * Browsers cannot set an Authorization header on a WebSocket, so a client offers its token as a subprotocol
- * entry `bearer.<jwt>` (JWTs use only characters that are valid there).
- */
-export const BEARER_PREFIX = 'bearer.';
+export { BEARER_PREFIX, SUBPROTOCOL };
 /** Query parameter that may carry the token instead, for clients that cannot set subprotocols. */
 export const TOKEN_QUERY_PARAMETER = 'token';
 
