@@ -5,13 +5,13 @@
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import * as protocol from '../lambdas/core/protocol.js';
 
 export const ASYNCAPI_PATH = fileURLToPath(new URL('../docs/asyncapi.json', import.meta.url));
 
 interface FrameDoc {
-  readonly schema: z.ZodType;
+  readonly schema: z.ZodMiniType;
   readonly summary: string;
 }
 

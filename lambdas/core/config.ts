@@ -5,44 +5,53 @@
  * in-process handlers, and each handler reads them once per container with `loadConfig`. A missing or
  * malformed setting fails the container at start with a message naming the variable, never a request.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './zod-locale.js';
 
 /** How the authorizer verifies tokens: a Cognito user pool, or any OIDC issuer. */
 export const AuthSettings = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('cognito'),
-    userPoolId: z.string().regex(/^[\w-]+_[0-9a-zA-Z]+$/, 'a Cognito user pool id looks like eu-west-1_AbC123'),
+    userPoolId: z
+      .string()
+      .check(z.regex(/^[\w-]+_[0-9a-zA-Z]+$/, 'a Cognito user pool id looks like eu-west-1_AbC123')),
     /** App client id(s) the token must be issued to. */
-    clientId: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    clientId: z.union([
+      z.string().check(z.minLength(1)),
+      z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
+    ]),
     tokenUse: z.enum(['id', 'access']),
   }),
   z.strictObject({
     type: z.literal('oidc'),
-    issuer: z.string().url(),
+    issuer: z.url(),
     /** Expected `aud` (or `client_id` for access tokens without `aud`, see README). */
-    audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
-    jwksUri: z.string().url(),
+    audience: z.union([
+      z.string().check(z.minLength(1)),
+      z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
+    ]),
+    jwksUri: z.url(),
   }),
 ]);
 export type AuthSettings = z.infer<typeof AuthSettings>;
 
 export const HandlerSettings = z.strictObject({
   /** DynamoDB table holding connections and memberships. */
-  tableName: z.string().min(1),
+  tableName: z.string().check(z.minLength(1)),
   /** The stage's management API endpoint, `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`. */
-  callbackUrl: z.string().url().optional(),
-  auth: AuthSettings.optional(),
+  callbackUrl: z.optional(z.url()),
+  auth: z.optional(AuthSettings),
   /**
    * Origins allowed to open a connection (checked when the client sends an Origin header, as browsers do).
    * `null` switches the check off, which must be asked for explicitly.
    */
-  allowedOrigins: z.array(z.string().min(1)).nullable().optional(),
+  allowedOrigins: z.optional(z.nullable(z.array(z.string().check(z.minLength(1))))),
   /** JWT claims copied into the authorizer context besides `sub`, available to every route. */
-  forwardClaims: z.array(z.string().min(1)).default([]),
+  forwardClaims: z._default(z.array(z.string().check(z.minLength(1))), []),
   /** Claim that lists rooms (or `prefix:*` patterns) an identity may join beyond `public:*` and its own. */
-  roomsClaim: z.string().min(1).default('rooms'),
+  roomsClaim: z._default(z.string().check(z.minLength(1)), 'rooms'),
   /** Parallel `postToConnection` calls in one fan-out. */
-  fanoutConcurrency: z.number().int().min(1).max(1000).default(64),
+  fanoutConcurrency: z._default(z.int().check(z.minimum(1), z.maximum(1000)), 64),
 });
 export type HandlerSettings = z.infer<typeof HandlerSettings>;
 export type HandlerSettingsInput = z.input<typeof HandlerSettings>;

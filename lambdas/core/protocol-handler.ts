@@ -6,7 +6,7 @@
  * The connection stays open whatever the frame holds.
  */
 import { randomUUID } from 'node:crypto';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type { Identity } from './auth.js';
 import type { ConnectionStore } from './connections.js';
 import { ProtocolError } from './errors.js';

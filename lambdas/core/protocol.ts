@@ -2,12 +2,13 @@
  * Wire protocol v1: the one definition of every frame a client and the server exchange.
  *
  * Handlers validate with these schemas, the client SDK takes its types from them (type-only imports, so the
- * browser bundle carries no schema library), and `docs/asyncapi.yaml` describes the same frames.
+ * browser bundle carries no schema library), and `docs/asyncapi.json` is generated from them.
  *
  * Compatibility rule: v1 may gain optional fields and new frame types; it never changes or removes one.
  * Clients ignore server frames whose `type` they do not know.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './zod-locale.js';
 import { ErrorCode, ROOM_NAME_PATTERN } from './wire.js';
 
 export {
@@ -24,17 +25,17 @@ export {
 
 /** A request id chosen by the client, echoed in the single ack or error that answers it. */
 export const RequestId = z.union([
-  z.string().min(1).max(64),
-  z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  z.string().check(z.minLength(1), z.maxLength(64)),
+  z.int().check(z.nonnegative(), z.maximum(Number.MAX_SAFE_INTEGER)),
 ]);
 export type RequestId = z.infer<typeof RequestId>;
 
 export const RoomName = z
   .string()
-  .regex(ROOM_NAME_PATTERN, 'room names are 1-128 characters of A-Z a-z 0-9 _ . : @ | + = -');
+  .check(z.regex(ROOM_NAME_PATTERN, 'room names are 1-128 characters of A-Z a-z 0-9 _ . : @ | + = -'));
 
 /** Any JSON value. */
-export const JsonValue: z.ZodType<JsonValue> = z.lazy(() =>
+export const JsonValue: z.ZodMiniType<JsonValue> = z.lazy(() =>
   z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(JsonValue), z.record(z.string(), JsonValue)]),
 );
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -43,16 +44,16 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 // Client to server
 // ---------------------------------------------------------------------------------------------------------
 
-export const JoinRequest = z.strictObject({ action: z.literal('join'), room: RoomName, id: RequestId.optional() });
-export const LeaveRequest = z.strictObject({ action: z.literal('leave'), room: RoomName, id: RequestId.optional() });
+export const JoinRequest = z.strictObject({ action: z.literal('join'), room: RoomName, id: z.optional(RequestId) });
+export const LeaveRequest = z.strictObject({ action: z.literal('leave'), room: RoomName, id: z.optional(RequestId) });
 export const SendRequest = z.strictObject({
   action: z.literal('send'),
   room: RoomName,
   data: JsonValue,
-  excludeSelf: z.boolean().optional(),
-  id: RequestId.optional(),
+  excludeSelf: z.optional(z.boolean()),
+  id: z.optional(RequestId),
 });
-export const PingRequest = z.strictObject({ action: z.literal('ping'), id: RequestId.optional() });
+export const PingRequest = z.strictObject({ action: z.literal('ping'), id: z.optional(RequestId) });
 /**
  * Asks for messages missed while disconnected: `since` maps a room to the last `seq` the client saw.
  * Durable delivery is not deployed yet, so the server answers UNSUPPORTED; clients treat that as "nothing to
@@ -60,8 +61,8 @@ export const PingRequest = z.strictObject({ action: z.literal('ping'), id: Reque
  */
 export const ResumeRequest = z.strictObject({
   action: z.literal('resume'),
-  since: z.record(RoomName, z.number().int().nonnegative()),
-  id: RequestId.optional(),
+  since: z.record(RoomName, z.int().check(z.nonnegative())),
+  id: z.optional(RequestId),
 });
 
 export const ClientFrame = z.discriminatedUnion('action', [
@@ -73,7 +74,9 @@ export const ClientFrame = z.discriminatedUnion('action', [
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 export type ClientAction = ClientFrame['action'];
-export const CLIENT_ACTIONS = ClientFrame.options.map((o) => o.shape.action.value) as readonly ClientAction[];
+export const CLIENT_ACTIONS = ClientFrame._zod.def.options.map(
+  (option) => option.shape.action._zod.def.values[0],
+) as readonly ClientAction[];
 
 export type JoinRequest = z.infer<typeof JoinRequest>;
 export type LeaveRequest = z.infer<typeof LeaveRequest>;
@@ -92,7 +95,7 @@ export const AckFrame = z.strictObject({
 });
 export const ErrorFrame = z.strictObject({
   type: z.literal('error'),
-  id: RequestId.nullable(),
+  id: z.nullable(RequestId),
   code: z.enum(Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]]),
   message: z.string(),
 });
@@ -103,32 +106,32 @@ export const MessageFrame = z.strictObject({
   from: z.string(),
   data: JsonValue,
   /** Server time in epoch milliseconds. */
-  ts: z.number().int(),
+  ts: z.int(),
   /** Unique message id, for de-duplication. */
   id: z.string(),
   /** Per-room sequence number, present once durable delivery is deployed. */
-  seq: z.number().int().nonnegative().optional(),
+  seq: z.optional(z.int().check(z.nonnegative())),
 });
 export const NotificationFrame = z.strictObject({
   type: z.literal('notification'),
   event: z.string(),
   data: JsonValue,
-  ts: z.number().int(),
+  ts: z.int(),
   id: z.string(),
   /** Set when the notification was published to a room. */
-  room: RoomName.optional(),
+  room: z.optional(RoomName),
 });
 export const PongFrame = z.strictObject({
   type: z.literal('pong'),
-  id: RequestId.nullable(),
-  ts: z.number().int().optional(),
+  id: z.nullable(RequestId),
+  ts: z.optional(z.int()),
 });
 export const PresenceFrame = z.strictObject({
   type: z.literal('presence'),
   room: RoomName,
   user: z.string(),
   state: z.enum(['joined', 'left']),
-  ts: z.number().int(),
+  ts: z.int(),
 });
 
 export const ServerFrame = z.discriminatedUnion('type', [
