@@ -7,7 +7,6 @@
  *   makes a single attempt, so these are the only retries.
  * - Anything else is counted `failed` and logged with the connection id: never dropped silently.
  */
-import { type ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { ConnectionPage, ConnectionStore } from './connections.js';
 import { describeError } from './errors.js';
 import { type Log, silentLog } from './logger.js';
@@ -18,15 +17,6 @@ export type Payload = string | Uint8Array;
 
 export interface Sender {
   post(connectionId: string, payload: Payload): Promise<void>;
-}
-
-/** Posts through the stage's management API (`POST @connections/{id}`). */
-export class ManagementApiSender implements Sender {
-  constructor(private readonly client: ApiGatewayManagementApiClient) {}
-
-  async post(connectionId: string, payload: Payload): Promise<void> {
-    await this.client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: payload }));
-  }
 }
 
 export interface RetryOptions {

@@ -5,12 +5,12 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { identityFromRequestContext } from '../core/auth.js';
-import { callbackUrlFromRequestContext, getDocumentClient, getManagementClient } from '../core/clients.js';
+import { callbackUrlFromRequestContext, getDocumentClient, getSender } from '../core/clients.js';
 import { type HandlerSettings, loadConfig } from '../core/config.js';
 import { type ConnectionStore, DynamoConnectionStore } from '../core/connections.js';
 import { ConfigurationError } from '../core/errors.js';
 import type { WebSocketEvent, WebSocketResult } from '../core/events.js';
-import { ManagementApiSender, type RetryOptions, type Sender } from '../core/fanout.js';
+import type { RetryOptions, Sender } from '../core/fanout.js';
 import { invocationLogger, rootLogger } from '../core/logger.js';
 import { ErrorCode, type ServerFrame } from '../core/protocol.js';
 import { handleFrame, requestIdOfFrame } from '../core/protocol-handler.js';
@@ -18,7 +18,7 @@ import { createDefaultRoomPolicy, type RoomPolicy } from '../core/room-policy.js
 
 export interface DefaultDeps {
   store: ConnectionStore;
-  /** Posts messages to room members. Default: the management API at `settings.callbackUrl`. */
+  /** Posts messages to room members. Default: a `FastSender` to the management API at `settings.callbackUrl`. */
   sender: Sender;
   policy: RoomPolicy;
   /** Epoch milliseconds. */
@@ -72,7 +72,7 @@ function reply(frame: ServerFrame | undefined): WebSocketResult {
 }
 
 function senderFor(endpoint: string | undefined): Sender {
-  if (endpoint) return new ManagementApiSender(getManagementClient(endpoint));
+  if (endpoint) return getSender(endpoint);
   return {
     post: () =>
       Promise.reject(new ConfigurationError('No management endpoint: set callbackUrl (SWITCHBOARD_CALLBACK_URL)')),

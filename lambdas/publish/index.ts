@@ -5,18 +5,18 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { getDocumentClient, getManagementClient } from '../core/clients.js';
+import { getDocumentClient, getSender } from '../core/clients.js';
 import { type HandlerSettings, loadConfig } from '../core/config.js';
 import { type ConnectionStore, DynamoConnectionStore } from '../core/connections.js';
 import { ConfigurationError, PublishValidationError } from '../core/errors.js';
-import { ManagementApiSender, type RetryOptions, type Sender } from '../core/fanout.js';
+import type { RetryOptions, Sender } from '../core/fanout.js';
 import { invocationLogger, rootLogger } from '../core/logger.js';
 import type { PublishOutput } from '../core/publish-input.js';
 import { publish } from '../core/publisher.js';
 
 export interface PublishDeps {
   store: ConnectionStore;
-  /** Default: the management API at `settings.callbackUrl`. */
+  /** Default: a `FastSender` to the management API at `settings.callbackUrl`. */
   sender: Sender;
   /** Epoch milliseconds. */
   now: () => number;
@@ -55,7 +55,7 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Publ
 function defaultSender(callbackUrl: string | undefined): Sender {
   // The publish function has no WebSocket event to derive the endpoint from.
   if (!callbackUrl) throw new ConfigurationError('The publish function needs callbackUrl (SWITCHBOARD_CALLBACK_URL)');
-  return new ManagementApiSender(getManagementClient(callbackUrl));
+  return getSender(callbackUrl);
 }
 
 let cached: PublishHandler | undefined;

@@ -1,26 +1,27 @@
 import { describe, expect, it } from 'vitest';
-import { callbackUrlFromRequestContext, getDocumentClient, getManagementClient } from '../../lambdas/core/clients.js';
+import { callbackUrlFromRequestContext, getDocumentClient, getSender } from '../../lambdas/core/clients.js';
+import { FastSender } from '../../lambdas/core/fast-sender.js';
 
-describe('getManagementClient', () => {
-  it('makes one client per endpoint and reuses it', () => {
-    const first = getManagementClient('https://a.execute-api.us-east-1.amazonaws.com/dev');
+describe('getSender', () => {
+  it('makes one sender per endpoint and reuses it, so a warm container keeps its connections', () => {
+    // Act
+    const first = getSender('https://a.execute-api.us-east-1.amazonaws.com/dev');
 
-    expect(getManagementClient('https://a.execute-api.us-east-1.amazonaws.com/dev')).toBe(first);
-    expect(getManagementClient('https://b.execute-api.us-east-1.amazonaws.com/dev')).not.toBe(first);
+    // Assess
+    expect(getSender('https://a.execute-api.us-east-1.amazonaws.com/dev')).toBe(first);
+    expect(getSender('https://b.execute-api.us-east-1.amazonaws.com/dev')).not.toBe(first);
   });
 
-  it('makes a single attempt per post, leaving retries to fan-out', async () => {
-    const client = getManagementClient('https://c.execute-api.us-east-1.amazonaws.com/dev');
+  it('posts with the SigV4-signing FastSender, not the SDK client', () => {
+    // Act
+    const sender = getSender('https://c.execute-api.us-east-1.amazonaws.com/dev');
 
-    expect(await client.config.maxAttempts()).toBe(1);
+    // Assess
+    expect(sender).toBeInstanceOf(FastSender);
   });
 
-  it('sends to the given endpoint', async () => {
-    const client = getManagementClient('http://127.0.0.1:8080/local');
-
-    const endpoint = await client.config.endpoint?.();
-
-    expect(endpoint).toMatchObject({ hostname: '127.0.0.1', port: 8080, path: '/local' });
+  it('refuses an endpoint that is not http(s)', () => {
+    expect(() => getSender('ftp://example.test/dev')).toThrow(/http\(s\) URL/);
   });
 });
 

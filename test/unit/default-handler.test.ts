@@ -1,12 +1,12 @@
 import 'aws-sdk-client-mock-vitest/extend';
-import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HandlerSettings } from '../../lambdas/core/config.js';
 import type { WebSocketEvent } from '../../lambdas/core/events.js';
 import { MAX_DATA_BYTES, ServerFrame } from '../../lambdas/core/protocol.js';
 import { createHandler, type DefaultDeps } from '../../lambdas/default/index.js';
+import { type ManagementApiStub, startManagementApiStub } from '../support/management-api.js';
 import { MemoryConnectionStore } from '../support/memory-store.js';
 import { RecordingSender, serviceError } from '../support/senders.js';
 
@@ -303,26 +303,24 @@ describe('$default: ping, resume and failures', () => {
   });
 });
 
-describe('$default with the default AWS clients', () => {
+describe('$default with the default clients', () => {
   const ddb = mockClient(DynamoDBDocumentClient);
-  const apigw = mockClient(ApiGatewayManagementApiClient);
+  let managementApi: ManagementApiStub;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     ddb.reset();
-    apigw.reset();
+    managementApi = await startManagementApiStub();
   });
 
-  it('checks membership, reads the room and posts through the management API', async () => {
+  afterEach(() => managementApi.close());
+
+  it('checks membership, reads the room and posts signed requests to the management API', async () => {
     // Prepare
     ddb.on(GetCommand).resolves({ Item: { connectionId: 'c-alice' } });
     ddb.on(QueryCommand).resolves({ Items: [{ connectionId: 'c-alice' }, { connectionId: 'c-bob' }] });
     ddb.on(BatchWriteCommand).resolves({});
-    apigw.on(PostToConnectionCommand).resolves({});
     const handle = createHandler(
-      HandlerSettings.parse({
-        tableName: 'connections',
-        callbackUrl: 'https://abc123.execute-api.us-east-1.amazonaws.com/dev',
-      }),
+      HandlerSettings.parse({ tableName: 'connections', callbackUrl: managementApi.callbackUrl }),
     );
 
     // Act
@@ -338,7 +336,14 @@ describe('$default with the default AWS clients', () => {
       TableName: 'connections',
       Key: { pk: 'ROOM#public:lobby', sk: 'CONN#c-alice' },
     });
-    expect(apigw).toHaveReceivedCommandTimes(PostToConnectionCommand, 2);
-    expect(apigw).toHaveReceivedCommandWith(PostToConnectionCommand, { ConnectionId: 'c-bob' });
+    expect(managementApi.posts.map((post) => post.connectionId).sort()).toEqual(['c-alice', 'c-bob']);
+    expect(JSON.parse(managementApi.posts[0]?.body ?? '')).toMatchObject({
+      type: 'message',
+      from: 'alice',
+      data: 'hi',
+    });
+    expect(managementApi.posts.every((post) => post.authorization?.startsWith('AWS4-HMAC-SHA256 Credential='))).toBe(
+      true,
+    );
   });
 });

@@ -5,13 +5,8 @@ import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand } from '@aws-sd
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { DynamoConnectionStore } from '../../lambdas/core/connections.js';
-import {
-  backoffDelay,
-  classifySendError,
-  fanOut,
-  ManagementApiSender,
-  type Sender,
-} from '../../lambdas/core/fanout.js';
+import { backoffDelay, classifySendError, fanOut, type Sender } from '../../lambdas/core/fanout.js';
+import { ManagementApiSender } from '../../lambdas/core/management-api-sender.js';
 import { MemoryConnectionStore } from '../support/memory-store.js';
 import { goneError, RecordingSender, serviceError } from '../support/senders.js';
 

@@ -1,13 +1,13 @@
 import 'aws-sdk-client-mock-vitest/extend';
-import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HandlerSettings } from '../../lambdas/core/config.js';
 import { ConfigurationError, PublishValidationError } from '../../lambdas/core/errors.js';
 import { MAX_DATA_BYTES, NotificationFrame } from '../../lambdas/core/protocol.js';
 import { MAX_BATCH } from '../../lambdas/core/publish-input.js';
 import { createHandler } from '../../lambdas/publish/index.js';
+import { type ManagementApiStub, startManagementApiStub } from '../support/management-api.js';
 import { MemoryConnectionStore } from '../support/memory-store.js';
 import { goneError, RecordingSender } from '../support/senders.js';
 
@@ -151,24 +151,54 @@ describe('publish: targets', () => {
   });
 });
 
-describe('publish with the default AWS clients', () => {
+describe('publish with the default clients', () => {
   const ddb = mockClient(DynamoDBDocumentClient);
-  const apigw = mockClient(ApiGatewayManagementApiClient);
+  let managementApi: ManagementApiStub;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     ddb.reset();
-    apigw.reset();
+    managementApi = await startManagementApiStub();
   });
 
-  it('reads the user index and posts through the management API', async () => {
+  afterEach(() => managementApi.close());
+
+  it('reads the user index and posts a signed request to the management API', async () => {
+    // Prepare
     ddb.on(QueryCommand).resolves({ Items: [{ connectionId: 'a1' }] });
-    apigw.on(PostToConnectionCommand).resolves({});
+    const handle = createHandler(
+      HandlerSettings.parse({ tableName: 'connections', callbackUrl: managementApi.callbackUrl }),
+    );
 
-    const report = await createHandler(settings)({ to: { users: ['alice'] }, event: 'e', data: 1 });
+    // Act
+    const report = await handle({ to: { users: ['alice'] }, event: 'e', data: 1 });
 
+    // Assess
     expect(report).toEqual({ recipients: 1, delivered: 1, gone: 0, failed: 0 });
     expect(ddb).toHaveReceivedCommandWith(QueryCommand, { IndexName: 'byUser' });
-    expect(apigw).toHaveReceivedCommandWith(PostToConnectionCommand, { ConnectionId: 'a1' });
+    expect(managementApi.posts.map((post) => post.connectionId)).toEqual(['a1']);
+    expect(managementApi.posts[0]?.authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=test\/\d{8}\/us-east-1\/execute-api\/aws4_request/,
+    );
+  });
+
+  it('prunes a connection the management API reports gone', async () => {
+    // Prepare
+    ddb.on(QueryCommand).resolves({ Items: [{ pk: 'CONN#a1', sk: 'META', connectionId: 'a1' }] });
+    ddb.on(QueryCommand, { IndexName: 'byUser' }).resolves({ Items: [{ connectionId: 'a1' }] });
+    ddb.on(BatchWriteCommand).resolves({});
+    managementApi.gone.add('a1');
+    const handle = createHandler(
+      HandlerSettings.parse({ tableName: 'connections', callbackUrl: managementApi.callbackUrl }),
+    );
+
+    // Act
+    const report = await handle({ to: { users: ['alice'] }, event: 'e', data: 1 });
+
+    // Assess
+    expect(report).toEqual({ recipients: 1, delivered: 0, gone: 1, failed: 0 });
+    expect(ddb).toHaveReceivedCommandWith(BatchWriteCommand, {
+      RequestItems: { connections: [{ DeleteRequest: { Key: { pk: 'CONN#a1', sk: 'META' } } }] },
+    });
   });
 
   it('refuses to start without a callback URL', () => {
