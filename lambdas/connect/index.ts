@@ -1,12 +1,13 @@
 /** `$connect`: records the connection of the identity the authorizer verified, and picks the subprotocol. */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { identityFromRequestContext, SUBPROTOCOL } from '../core/auth.js';
 import { getDocumentClient } from '../core/clients.js';
 import { type HandlerSettings, loadConfig } from '../core/config.js';
 import { type ConnectionStore, DynamoConnectionStore } from '../core/connections.js';
 import { offeredSubprotocols, type WebSocketEvent, type WebSocketResult } from '../core/events.js';
+import { identityFromRequestContext } from '../core/identity.js';
 import { invocationLogger, rootLogger } from '../core/logger.js';
+import { SUBPROTOCOL } from '../core/wire.js';
 
 export interface ConnectDeps {
   store: ConnectionStore;

@@ -13,13 +13,7 @@ import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
 import type { JwtPayload } from 'aws-jwt-verify/jwt-model';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import type { AuthSettings } from './config.js';
-import {
-  ConfigurationError,
-  describeError,
-  ForbiddenOriginError,
-  MissingIdentityError,
-  UnauthorizedError,
-} from './errors.js';
+import { ConfigurationError, describeError, ForbiddenOriginError, UnauthorizedError } from './errors.js';
 import { headerValues } from './events.js';
 import { type Log, silentLog } from './logger.js';
 import type { JsonValue } from './protocol.js';
@@ -28,12 +22,6 @@ import { BEARER_PREFIX, SUBPROTOCOL } from './wire.js';
 export { BEARER_PREFIX, SUBPROTOCOL };
 /** Query parameter that may carry the token instead, for clients that cannot set subprotocols. */
 export const TOKEN_QUERY_PARAMETER = 'token';
-
-/** A verified caller: the token's `sub` and the claims the authorizer forwarded. */
-export interface Identity {
-  readonly sub: string;
-  readonly claims: Readonly<Record<string, JsonValue>>;
-}
 
 /** The verified payload of a token. */
 export interface VerifiedToken {
@@ -215,28 +203,4 @@ function policy(effect: 'Allow' | 'Deny', principalId: string, methodArn: string
       Statement: [{ Action: 'execute-api:Invoke', Effect: effect, Resource: methodArn }],
     },
   };
-}
-
-/** The identity the authorizer attached to this connection. Throws MissingIdentityError when there is none. */
-export function identityFromRequestContext(requestContext: { authorizer?: unknown }): Identity {
-  const authorizer = requestContext.authorizer;
-  if (authorizer === null || typeof authorizer !== 'object') {
-    throw new MissingIdentityError('The request has no authorizer context');
-  }
-  const { sub, claims } = authorizer as { sub?: unknown; claims?: unknown };
-  if (typeof sub !== 'string' || sub.length === 0) throw new MissingIdentityError('The authorizer context has no sub');
-  let parsed: unknown = {};
-  if (typeof claims === 'string' && claims.length > 0) {
-    try {
-      parsed = JSON.parse(claims);
-    } catch (cause) {
-      throw new MissingIdentityError('The authorizer context claims are not JSON', { cause });
-    }
-  } else if (claims !== undefined && claims !== null && typeof claims === 'object') {
-    parsed = claims;
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new MissingIdentityError('The authorizer context claims are not an object');
-  }
-  return { sub, claims: parsed as Record<string, JsonValue> };
 }

@@ -7,10 +7,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type * as z from 'zod/mini';
-import type { Identity } from './auth.js';
 import type { ConnectionStore } from './connections.js';
 import { ProtocolError } from './errors.js';
 import { type FanOutOptions, fanOut, type Sender } from './fanout.js';
+import type { Identity } from './identity.js';
 import { type Log, silentLog } from './logger.js';
 import {
   CLIENT_ACTIONS,

@@ -6,7 +6,7 @@
  * - `user:<sub>` is the private room of that one `sub`, whatever the claims say;
  * - any other room only when the rooms claim lists it, exactly or by a `prefix*` pattern such as `team:*`.
  */
-import type { Identity } from './auth.js';
+import type { Identity } from './identity.js';
 
 export interface RoomPolicy {
   canJoin(identity: Identity, room: string): boolean | Promise<boolean>;

@@ -4,13 +4,13 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { identityFromRequestContext } from '../core/auth.js';
 import { callbackUrlFromRequestContext, getDocumentClient, getSender } from '../core/clients.js';
 import { type HandlerSettings, loadConfig } from '../core/config.js';
 import { type ConnectionStore, DynamoConnectionStore } from '../core/connections.js';
 import { ConfigurationError } from '../core/errors.js';
 import type { WebSocketEvent, WebSocketResult } from '../core/events.js';
 import type { RetryOptions, Sender } from '../core/fanout.js';
+import { identityFromRequestContext } from '../core/identity.js';
 import { invocationLogger, rootLogger } from '../core/logger.js';
 import { ErrorCode, type ServerFrame } from '../core/protocol.js';
 import { handleFrame, requestIdOfFrame } from '../core/protocol-handler.js';

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  extractToken,
-  identityFromRequestContext,
-  isLoopbackHost,
-  LoopbackJwksFetcher,
-  originsAllowed,
-} from '../../lambdas/core/auth.js';
+import { extractToken, isLoopbackHost, LoopbackJwksFetcher, originsAllowed } from '../../lambdas/core/auth.js';
 import { MissingIdentityError } from '../../lambdas/core/errors.js';
+import { identityFromRequestContext } from '../../lambdas/core/identity.js';
 
 describe('extractToken', () => {
   it('takes the token from the bearer. subprotocol entry', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Identity } from '../../lambdas/core/auth.js';
+import type { Identity } from '../../lambdas/core/identity.js';
 import { createDefaultRoomPolicy, roomsFromClaim } from '../../lambdas/core/room-policy.js';
 
 const policy = createDefaultRoomPolicy({ roomsClaim: 'rooms' });
