@@ -6,10 +6,14 @@
  * endpoint rule evaluation per call, the request handler's per-request setup and response deserialization.
  * This sender keeps what matters and skips the rest:
  *
- * - SigV4 with `@smithy/signature-v4` (the SDK's own signer), credentials from the SDK's default provider
- *   chain, cached and refreshed ahead of their expiry;
+ * - SigV4, computed for the one request shape this sender makes: credentials from the SDK's default provider
+ *   chain, cached and refreshed ahead of their expiry; the signing key derived once per day and credentials
+ *   (the SDK's signer caches it too, but HMACs the credentials on every call to look it up); one SHA-256 of
+ *   the canonical request and one HMAC per post. The unit tests check every signature against the SDK's own
+ *   signer (`@smithy/signature-v4`), header for header;
  * - the endpoint is parsed once, not resolved per call;
- * - one keep-alive Agent, so a fan-out reuses its sockets;
+ * - one keep-alive Agent, so a fan-out reuses its sockets; the headers go to Node as a flat list, which
+ *   skips a per-header `setHeader` call;
  * - the payload hash is computed once per payload, not once per recipient: a fan-out posts the same bytes to
  *   every connection.
  *
@@ -18,18 +22,11 @@
  * retried by the fan-out, anything else fails. Like the default client (`maxAttempts: 1`), it makes one
  * attempt: the fan-out owns the retries.
  */
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { SignatureV4 } from '@smithy/signature-v4';
-import type {
-  AwsCredentialIdentity,
-  AwsCredentialIdentityProvider,
-  Checksum,
-  HttpRequest,
-  SourceData,
-} from '@smithy/types';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { ConfigurationError } from './config.js';
 import type { Payload, Sender } from './fanout.js';
 
@@ -77,47 +74,42 @@ const MAX_ERROR_BODY_BYTES = 4096;
 
 const DEFAULT_REFRESH_BEFORE_EXPIRY_MS = 5 * 60 * 1000;
 
-/** SHA-256 (and HMAC-SHA-256 when given a key) on node:crypto, in the shape the signer expects. */
-export class NodeSha256 implements Checksum {
-  private readonly secret: Uint8Array | string | undefined;
-  private hash: Hash | Hmac;
+const SERVICE = 'execute-api';
+const CONTENT_TYPE = 'application/octet-stream';
+/** Every header the SDK's signer would sign for this request, sorted as SigV4 requires. */
+const SIGNED_HEADERS = 'content-length;content-type;host;x-amz-content-sha256;x-amz-date';
+const SIGNED_HEADERS_WITH_TOKEN = `${SIGNED_HEADERS};x-amz-security-token`;
 
-  constructor(secret?: SourceData) {
-    this.secret = secret === undefined ? undefined : bytes(secret);
-    this.hash = this.fresh();
-  }
-
-  update(data: Uint8Array | string): void {
-    this.hash.update(data);
-  }
-
-  async digest(): Promise<Uint8Array> {
-    return this.hash.digest();
-  }
-
-  reset(): void {
-    this.hash = this.fresh();
-  }
-
-  private fresh(): Hash | Hmac {
-    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', this.secret);
-  }
+/** The credentials a post signs with, and what is derived from them once rather than per post. */
+interface SigningCredentials {
+  readonly identity: AwsCredentialIdentity;
+  /** `yyyymmdd` of `key`: a signing key is valid for one UTC day. */
+  keyDate: string;
+  key: Buffer;
 }
 
 export class FastSender implements Sender {
   private readonly url: URL;
   private readonly basePath: string;
-  private readonly signer: SignatureV4;
+  /** The canonical (SigV4-escaped) form of `basePath` + `/@connections/`, to which each id is appended. */
+  private readonly canonicalBase: string;
+  private readonly region: string;
   private readonly agent: HttpAgent | HttpsAgent;
   private readonly send: typeof httpRequest;
   private readonly timeoutMs: number;
   private readonly now: () => number;
   private readonly credentialsFrom: AwsCredentialIdentityProvider;
   private readonly refreshBeforeExpiryMs: number;
-  private credentials: Promise<AwsCredentialIdentity> | undefined;
+  private credentials: Promise<SigningCredentials> | undefined;
+  /** The settled value of `credentials`, so a post with fresh credentials does not wait for a promise. */
+  private settled: SigningCredentials | undefined;
   private credentialsExpireAt = Number.POSITIVE_INFINITY;
   private lastPayload: Payload | undefined;
   private lastPayloadHash = '';
+  private lastPayloadLength = '0';
+  /** `X-Amz-Date` of the current second: formatting a date costs more than checking the second. */
+  private dateSecond = Number.NaN;
+  private longDate = '';
 
   constructor(options: FastSenderOptions) {
     this.url = new URL(options.endpoint);
@@ -125,18 +117,14 @@ export class FastSender implements Sender {
       throw new ConfigurationError(`The management endpoint must be an http(s) URL, got ${this.url.protocol}`);
     }
     this.basePath = this.url.pathname.replace(/\/+$/, '');
+    this.canonicalBase = canonicalPath(`${this.basePath}/@connections/`);
     const region = options.region ?? regionOf(this.url.hostname) ?? process.env.AWS_REGION;
     if (!region) throw new ConfigurationError('No signing region: set AWS_REGION or pass region');
+    this.region = region;
     this.credentialsFrom = options.credentials ?? defaultProvider();
     this.refreshBeforeExpiryMs = options.refreshBeforeExpiryMs ?? DEFAULT_REFRESH_BEFORE_EXPIRY_MS;
     this.now = options.now ?? Date.now;
     this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.signer = new SignatureV4({
-      service: 'execute-api',
-      region,
-      credentials: () => this.currentCredentials(),
-      sha256: NodeSha256,
-    });
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 128 };
     const secure = this.url.protocol === 'https:';
     this.agent = secure ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
@@ -144,16 +132,19 @@ export class FastSender implements Sender {
   }
 
   async post(connectionId: string, payload: Payload): Promise<void> {
-    const signed = await this.signer.sign(this.request(connectionId, payload), {
-      signingDate: new Date(this.now()),
-    });
+    const now = this.now();
+    const credentials = this.freshCredentials(now) ?? (await this.currentCredentials());
+    // The same path the SDK builds: `@` literal, the id URI-encoded; SigV4 escapes it once more.
+    const encodedId = encodeURIComponent(connectionId);
+    const path = `${this.basePath}/@connections/${encodedId}`;
+    const headers = this.signedHeaders(path, encodedId, payload, credentials, now);
     try {
-      await this.transmit(signed, payload);
+      await this.transmit(path, headers, payload);
     } catch (error) {
       // A keep-alive socket the server closed while idle fails the next request on it before any response;
       // Node's documentation recommends retrying exactly that case once, on a fresh socket.
       if (!(error instanceof StaleSocketError)) throw error;
-      await this.transmit(signed, payload);
+      await this.transmit(path, headers, payload);
     }
   }
 
@@ -162,42 +153,99 @@ export class FastSender implements Sender {
     this.agent.destroy();
   }
 
-  private request(connectionId: string, payload: Payload): HttpRequest {
-    return {
-      method: 'POST',
-      protocol: this.url.protocol,
-      hostname: this.url.hostname,
-      ...(this.url.port ? { port: Number(this.url.port) } : {}),
-      // The same path the SDK builds: `@` literal, the id URI-encoded; the signer escapes it again as SigV4 asks.
-      path: `${this.basePath}/@connections/${encodeURIComponent(connectionId)}`,
-      query: {},
-      headers: {
-        host: this.url.host,
-        'content-type': 'application/octet-stream',
-        'content-length': String(typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength),
-        // The signer uses this header as the payload hash when present, as the SDK client sends it too.
-        'x-amz-content-sha256': this.payloadHash(payload),
-      },
-      body: payload,
-    };
+  /**
+   * The request's headers, SigV4-signed, as the flat `[name, value, ...]` list Node takes. What the SDK's
+   * signer does, for the one request this sender makes: POST, no query string, these headers, this payload.
+   */
+  private signedHeaders(
+    path: string,
+    encodedId: string,
+    payload: Payload,
+    credentials: SigningCredentials,
+    now: number,
+  ): string[] {
+    const longDate = this.amzDate(now);
+    const shortDate = longDate.slice(0, 8);
+    if (credentials.keyDate !== shortDate) {
+      credentials.key = signingKey(credentials.identity.secretAccessKey, shortDate, this.region);
+      credentials.keyDate = shortDate;
+    }
+    const payloadHash = this.payloadHash(payload);
+    const length = this.lastPayloadLength;
+    const token = credentials.identity.sessionToken;
+    const signedHeaderNames = token ? SIGNED_HEADERS_WITH_TOKEN : SIGNED_HEADERS;
+    const canonicalRequest =
+      `POST\n${this.canonicalPathOf(path, encodedId)}\n\n` +
+      `content-length:${length}\ncontent-type:${CONTENT_TYPE}\nhost:${this.url.host}\n` +
+      `x-amz-content-sha256:${payloadHash}\nx-amz-date:${longDate}\n` +
+      `${token ? `x-amz-security-token:${canonicalValue(token)}\n` : ''}\n${signedHeaderNames}\n${payloadHash}`;
+    const scope = `${shortDate}/${this.region}/${SERVICE}/aws4_request`;
+    const stringToSign = `AWS4-HMAC-SHA256\n${longDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
+    const signature = createHmac('sha256', credentials.key).update(stringToSign).digest('hex');
+    const headers = [
+      'host',
+      this.url.host,
+      'content-type',
+      CONTENT_TYPE,
+      'content-length',
+      length,
+      // The signer's payload hash, sent as the SDK client sends it.
+      'x-amz-content-sha256',
+      payloadHash,
+      'x-amz-date',
+      longDate,
+      'authorization',
+      `AWS4-HMAC-SHA256 Credential=${credentials.identity.accessKeyId}/${scope}, SignedHeaders=${signedHeaderNames}, Signature=${signature}`,
+    ];
+    if (token) headers.push('x-amz-security-token', token);
+    return headers;
+  }
+
+  private canonicalPathOf(path: string, encodedId: string): string {
+    // An id that is empty, `.` or `..` changes how the segments before it resolve: the general form handles it.
+    const plain = encodedId !== '' && encodedId !== '.' && encodedId !== '..';
+    return plain ? this.canonicalBase + escapeUri(encodedId) : canonicalPath(path);
+  }
+
+  /** `yyyymmddThhmmssZ`, the signing time SigV4 asks for. */
+  private amzDate(now: number): string {
+    const second = Math.floor(now / 1000);
+    if (second !== this.dateSecond) {
+      this.dateSecond = second;
+      this.longDate = new Date(second * 1000)
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z')
+        .replace(/[-:]/g, '');
+    }
+    return this.longDate;
   }
 
   private payloadHash(payload: Payload): string {
     if (payload !== this.lastPayload) {
       this.lastPayload = payload;
       this.lastPayloadHash = createHash('sha256').update(payload).digest('hex');
+      this.lastPayloadLength = String(typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength);
     }
     return this.lastPayloadHash;
   }
 
-  private currentCredentials(): Promise<AwsCredentialIdentity> {
+  /** The cached credentials when they are settled and not due for a refresh at `now`. */
+  private freshCredentials(now: number): SigningCredentials | undefined {
+    return now < this.credentialsExpireAt - this.refreshBeforeExpiryMs ? this.settled : undefined;
+  }
+
+  private currentCredentials(): Promise<SigningCredentials> {
     if (this.credentials && this.now() < this.credentialsExpireAt - this.refreshBeforeExpiryMs) {
       return this.credentials;
     }
     const loading = this.credentialsFrom().then(
-      (credentials) => {
-        this.credentialsExpireAt = credentials.expiration?.getTime() ?? Number.POSITIVE_INFINITY;
-        return credentials;
+      (identity): SigningCredentials => {
+        const loaded = { identity, keyDate: '', key: Buffer.alloc(0) };
+        if (this.credentials === loading) {
+          this.credentialsExpireAt = identity.expiration?.getTime() ?? Number.POSITIVE_INFINITY;
+          this.settled = loaded;
+        }
+        return loaded;
       },
       (error: unknown) => {
         // Not cached: the next post asks the provider again.
@@ -207,20 +255,21 @@ export class FastSender implements Sender {
     );
     // Posts arriving while a refresh runs share it instead of starting their own.
     this.credentials = loading;
+    this.settled = undefined;
     this.credentialsExpireAt = Number.POSITIVE_INFINITY;
     return loading;
   }
 
-  private transmit(signed: HttpRequest, payload: Payload): Promise<void> {
+  private transmit(path: string, headers: string[], payload: Payload): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const req = this.send(
         {
           agent: this.agent,
-          method: signed.method,
-          hostname: signed.hostname,
-          port: signed.port,
-          path: signed.path,
-          headers: signed.headers,
+          method: 'POST',
+          hostname: this.url.hostname,
+          port: this.url.port,
+          path,
+          headers,
           timeout: this.timeoutMs,
         },
         (res) => {
@@ -247,10 +296,40 @@ export class FastSender implements Sender {
   }
 }
 
-function bytes(data: SourceData): Uint8Array | string {
-  if (typeof data === 'string') return data;
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return new Uint8Array(data);
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request"). */
+function signingKey(secretAccessKey: string, shortDate: string, region: string): Buffer {
+  let key = createHmac('sha256', `AWS4${secretAccessKey}`).update(shortDate).digest();
+  for (const part of [region, SERVICE, 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
+  return key;
+}
+
+/** RFC 3986 escaping as SigV4 (and the SDK's `escapeUri`) does it: `encodeURIComponent` plus `!'()*`. */
+function escapeUri(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/**
+ * A path as SigV4 canonicalizes it for every service but S3: empty, `.` and `..` segments resolved, then each
+ * segment escaped once more (so `%3D` in the path becomes `%253D` here).
+ */
+export function canonicalPath(path: string): string {
+  const segments: string[] = [];
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment);
+  }
+  const trailing = segments.length > 0 && path.endsWith('/') ? '/' : '';
+  return `${path.startsWith('/') ? '/' : ''}${segments.map(escapeUri).join('/')}${trailing}`;
+}
+
+/** A header value as SigV4 canonicalizes it: trimmed, inner whitespace runs squashed to one space. */
+function canonicalValue(value: string): string {
+  return value.trim().replace(/\s+/g, ' ');
 }
 
 class StaleSocketError extends Error {

@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { AwsCredentialIdentity } from '@smithy/types';
+import type { AwsCredentialIdentity, Checksum, SourceData } from '@smithy/types';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { classifySendError, fanOut } from '../../lambdas/core/fanout.js';
-import { FastSender, ManagementApiError, NodeSha256, regionOf } from '../../lambdas/core/fast-sender.js';
+import { canonicalPath, FastSender, ManagementApiError, regionOf } from '../../lambdas/core/fast-sender.js';
 import { MemoryConnectionStore } from '../support/memory-store.js';
 
 interface Received {
@@ -13,6 +13,7 @@ interface Received {
   path: string;
   headers: IncomingMessage['headers'];
   body: string;
+  bodyBytes: Uint8Array;
 }
 
 type Responder = (req: Received, res: ServerResponse) => void;
@@ -37,6 +38,7 @@ beforeEach(async () => {
         path: req.url ?? '',
         headers: req.headers,
         body: Buffer.concat(chunks).toString('utf8'),
+        bodyBytes: new Uint8Array(Buffer.concat(chunks)),
       };
       received.push(entry);
       respond(entry, res);
@@ -56,6 +58,70 @@ function sender(options: Partial<ConstructorParameters<typeof FastSender>[0]> = 
   const created = new FastSender({ endpoint, region: 'eu-west-1', credentials: async () => CREDENTIALS, ...options });
   senders.push(created);
   return created;
+}
+
+/** SHA-256 and HMAC-SHA-256 on node:crypto, in the shape the SDK's signer takes. */
+class NodeSha256 implements Checksum {
+  private readonly secret: SourceData | undefined;
+  private hash: Hash | Hmac;
+
+  constructor(secret?: SourceData) {
+    this.secret = secret;
+    this.hash = this.fresh();
+  }
+
+  update(data: Uint8Array | string): void {
+    this.hash.update(data);
+  }
+
+  async digest(): Promise<Uint8Array> {
+    return this.hash.digest();
+  }
+
+  reset(): void {
+    this.hash = this.fresh();
+  }
+
+  private fresh(): Hash | Hmac {
+    if (this.secret === undefined) return createHash('sha256');
+    const key = typeof this.secret === 'string' ? this.secret : new Uint8Array(this.secret as ArrayBuffer);
+    return createHmac('sha256', key);
+  }
+}
+
+function signedHeaderNames(request: Received): string[] {
+  return /SignedHeaders=([^,]+)/.exec(String(request.headers.authorization))?.[1]?.split(';') ?? [];
+}
+
+/** The Authorization header the SDK's own signer gives the request the server received, at its X-Amz-Date. */
+async function sdkAuthorization(request: Received, credentials: AwsCredentialIdentity): Promise<string> {
+  const amzDate = String(request.headers['x-amz-date']);
+  const signingDate = new Date(
+    `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`,
+  );
+  const headers = Object.fromEntries(
+    signedHeaderNames(request)
+      .filter((name) => name !== 'x-amz-date' && name !== 'x-amz-security-token')
+      .map((name) => [name, String(request.headers[name])]),
+  );
+  const signed = await new SignatureV4({
+    service: 'execute-api',
+    region: 'eu-west-1',
+    credentials,
+    sha256: NodeSha256,
+  }).sign(
+    {
+      method: request.method,
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      path: request.path,
+      query: {},
+      headers,
+      body: request.bodyBytes,
+    },
+    { signingDate },
+  );
+  return String(signed.headers.authorization);
 }
 
 function awsError(status: number, type: string | undefined, message = 'nope'): Responder {
@@ -93,7 +159,7 @@ describe('FastSender', () => {
     expect(received[0]?.body).toBe('{"hello":"world"}');
   });
 
-  it('signs with SigV4 for execute-api, verifiable by re-signing with the same signer', async () => {
+  it('signs with SigV4 for execute-api, exactly as the SDK signer signs the same request', async () => {
     // Act
     await sender().post('abc', 'payload bytes');
 
@@ -103,33 +169,58 @@ describe('FastSender', () => {
     expect(authorization).toMatch(
       /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/,
     );
-    const signedHeaders = /SignedHeaders=([^,]+)/.exec(authorization)?.[1]?.split(';') ?? [];
-    expect(signedHeaders).toContain('host');
-    const amzDate = String(request.headers['x-amz-date']);
-    const signingDate = new Date(
-      `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`,
+    expect(signedHeaderNames(request)).toEqual(
+      expect.arrayContaining(['host', 'x-amz-date', 'x-amz-content-sha256', 'content-length']),
     );
-    const headers = Object.fromEntries(
-      signedHeaders.filter((name) => name !== 'x-amz-date').map((name) => [name, String(request.headers[name])]),
-    );
-    const resigned = await new SignatureV4({
-      service: 'execute-api',
-      region: 'eu-west-1',
-      credentials: CREDENTIALS,
-      sha256: NodeSha256,
-    }).sign(
-      {
-        method: request.method,
-        protocol: 'http:',
-        hostname: '127.0.0.1',
-        path: request.path,
-        query: {},
-        headers,
-        body: request.body,
-      },
-      { signingDate },
-    );
-    expect(resigned.headers.authorization).toBe(authorization);
+    expect(await sdkAuthorization(request, CREDENTIALS)).toBe(authorization);
+  });
+
+  it.each([
+    ['an id with base64 padding and symbols', 'L0SM9cOFvHcCIhw=', 'x'],
+    ["an id with characters encodeURIComponent leaves alone (!'()*)", "a!b'c(d)e*f", 'x'],
+    ['an id with a slash, plus and space', 'a/b+c d', 'x'],
+    ['an id that is a dot segment', '..', 'x'],
+    ['a binary payload', 'abc', new Uint8Array([0, 255, 10, 13])],
+    ['an empty payload', 'abc', ''],
+    ['a non-ASCII payload', 'abc', '{"text":"héllo ✓"}'],
+  ])('signs %s as the SDK signer does', async (_case, connectionId, payload) => {
+    // Act
+    await sender().post(connectionId, payload);
+
+    // Assess
+    const request = received[0] as Received;
+    expect(await sdkAuthorization(request, CREDENTIALS)).toBe(String(request.headers.authorization));
+  });
+
+  it('signs with the session token of temporary credentials as the SDK signer does', async () => {
+    // Arrange
+    const temporary = { ...CREDENTIALS, sessionToken: 'FwoGZXIvYXdzEJr//////////wEaDK+token=' };
+
+    // Act
+    await sender({ credentials: async () => temporary }).post('a', 'x');
+
+    // Assess
+    const request = received[0] as Received;
+    expect(signedHeaderNames(request)).toContain('x-amz-security-token');
+    expect(await sdkAuthorization(request, temporary)).toBe(String(request.headers.authorization));
+  });
+
+  it("signs with the next day's key after midnight UTC", async () => {
+    // Arrange
+    let now = Date.parse('2030-01-01T23:59:59Z');
+    const subject = sender({ now: () => now });
+
+    // Act
+    await subject.post('a', 'x');
+    now += 2000;
+    await subject.post('b', 'x');
+
+    // Assess
+    const [before, after] = received as [Received, Received];
+    expect(before.headers['x-amz-date']).toBe('20300101T235959Z');
+    expect(after.headers['x-amz-date']).toBe('20300102T000001Z');
+    expect(await sdkAuthorization(before, CREDENTIALS)).toBe(String(before.headers.authorization));
+    expect(await sdkAuthorization(after, CREDENTIALS)).toBe(String(after.headers.authorization));
   });
 
   it('sends the SHA-256 of the body it actually sent', async () => {
@@ -305,6 +396,16 @@ describe('FastSender', () => {
     // Assess
     expect(error).toBeInstanceOf(Error);
     expect(classifySendError(error)).toBe('fail');
+  });
+});
+
+describe('canonicalPath', () => {
+  it.each([
+    ['/prod/@connections/abc%3D', '/prod/%40connections/abc%253D'],
+    ['/prod//a/./b/../c/', '/prod/a/c/'],
+    ['/', '/'],
+  ])('canonicalizes %s as SigV4 does for services other than S3', (path, canonical) => {
+    expect(canonicalPath(path)).toBe(canonical);
   });
 });
 
