@@ -4,6 +4,7 @@
  *
  * What is emulated and what is not is listed in docs/local.md; every limit can be set shorter for tests.
  */
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
@@ -199,6 +200,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const authority = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   const httpUrl = `http://${authority}`;
   const callbackUrl = `${httpUrl}/${stage}`;
+  // The stage is checked above to be [A-Za-z0-9_-] only: nothing in it needs escaping in a pattern.
+  const managementPath = new RegExp(`^/${stage}/@connections/([^/]+)$`);
 
   const settings = HandlerSettings.parse({
     tableName,
@@ -450,7 +453,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     const path = url.pathname;
     if (!handlers || closing) return sendJson(res, 503, { message: 'Service Unavailable' });
 
-    const management = new RegExp(`^/${stage}/@connections/([^/]+)$`).exec(path);
+    const management = managementPath.exec(path);
     if (management) return manage(req, res, management[1] as string);
 
     const invoke = INVOKE_PATH.exec(path);
@@ -534,7 +537,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
           return sendAwsError(res, 413, 'PayloadTooLargeException', 'Request entity too large', requestId);
         }
         if (!connection || connection.closing || connection.ws.readyState !== WebSocket.OPEN) return gone();
-        connection.ws.send(data.toString('utf8'));
+        // Sent as a text frame, as API Gateway does. Valid UTF-8 goes as it came, without a decode and re-encode;
+        // anything else is decoded first, so invalid sequences become U+FFFD rather than a frame clients refuse.
+        if (isUtf8(data)) connection.ws.send(data, { binary: false });
+        else connection.ws.send(data.toString('utf8'));
         res.writeHead(200, { 'x-amzn-requestid': requestId, 'content-length': 0 }).end();
         return;
       }
