@@ -24,7 +24,8 @@ async function main(): Promise<void> {
   });
   applyBenchEnvironment();
   const { ApiGatewayManagementApiClient } = await import('@aws-sdk/client-apigatewaymanagementapi');
-  const { fanOut, ManagementApiSender } = await import('../lambdas/core/fanout.js');
+  const { fanOut } = await import('../lambdas/core/fanout.js');
+  const { ManagementApiSender } = await import('../lambdas/core/management-api-sender.js');
   const { FastSender } = await import('../lambdas/core/fast-sender.js');
   const { startChild } = await import('./support/children.js');
 

@@ -17,8 +17,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { HandlerSettings } from '../../lambdas/core/config.js';
 import { DynamoConnectionStore } from '../../lambdas/core/connections.js';
-import { ManagementApiSender, type Sender } from '../../lambdas/core/fanout.js';
+import type { Sender } from '../../lambdas/core/fanout.js';
 import { FastSender } from '../../lambdas/core/fast-sender.js';
+import { ManagementApiSender } from '../../lambdas/core/management-api-sender.js';
 import type { DeliveryReport } from '../../lambdas/core/publish-input.js';
 import { publish } from '../../lambdas/core/publisher.js';
 import { naiveClients, scanThenPromiseAll, scanThenSequential } from '../baselines/naive-fanout.js';
@@ -42,7 +43,8 @@ export interface FanoutOptions {
   clientsPerProcess: number;
   stateDir: string;
   /**
-   * Profile the publisher during the last run of each variant (bench/results/fanout-<size>-<variant>.cpuprofile).
+   * Profile the publisher during the last run of each variant (bench/results/fanout-<size>-<variant>.cpuprofile),
+   * and the gateway from the start of that publish to the last receive (…-gateway.cpuprofile).
    * The profiler costs CPU itself, so the figures of a profiled run are not the ones to quote.
    */
   profile?: boolean;
@@ -64,6 +66,8 @@ export interface FanoutResult {
   median: FanoutSample;
   /** Self time of the publisher by component, from the profiled run (with `profile`). */
   profile?: ComponentTime[];
+  /** Self time of the gateway process by component, from the start of that publish to the last receive. */
+  gatewayProfile?: ComponentTime[];
 }
 
 const RESULTS_DIR = fileURLToPath(new URL('../results', import.meta.url));
@@ -168,6 +172,7 @@ async function runSize(size: number, options: FanoutOptions): Promise<FanoutResu
 
     const samples = new Map<FanoutVariant, FanoutSample[]>(FANOUT_VARIANTS.map((v) => [v, []]));
     const profiles = new Map<FanoutVariant, ComponentTime[]>();
+    const gatewayProfiles = new Map<FanoutVariant, ComponentTime[]>();
     const session = options.profile ? new Session() : undefined;
     session?.connect();
     await session?.post('Profiler.enable');
@@ -180,9 +185,15 @@ async function runSize(size: number, options: FanoutOptions): Promise<FanoutResu
         const startedAt = clock();
         const cpuBefore = process.cpuUsage();
         let report: DeliveryReport;
-        if (session && run === options.runs - 1) {
+        const profiling = session !== undefined && run === options.runs - 1;
+        const profileName = `fanout-${size}-${variant.replace(/\W+/g, '-').toLowerCase()}`;
+        if (profiling) {
+          gateway.send({ type: 'profile-start' });
+          await gateway.next((m): m is Extract<GatewayOut, { type: 'profiling' }> => m.type === 'profiling');
+        }
+        if (session && profiling) {
           mkdirSync(RESULTS_DIR, { recursive: true });
-          const file = join(RESULTS_DIR, `fanout-${size}-${variant.replace(/\W+/g, '-').toLowerCase()}.cpuprofile`);
+          const file = join(RESULTS_DIR, `${profileName}.cpuprofile`);
           const [delivery, profile] = await profiled(session, file, () => variants[variant](tag));
           report = delivery;
           profiles.set(variant, summarizeProfile(profile));
@@ -198,6 +209,15 @@ async function runSize(size: number, options: FanoutOptions): Promise<FanoutResu
             ),
           ),
         );
+        if (profiling) {
+          // The gateway's profile runs to the last receive: it covers every post the gateway served.
+          gateway.send({ type: 'profile', file: join(RESULTS_DIR, `${profileName}-gateway.cpuprofile`) });
+          const { breakdown } = await gateway.next(
+            (m): m is Extract<GatewayOut, { type: 'profiled' }> => m.type === 'profiled',
+            60_000,
+          );
+          gatewayProfiles.set(variant, breakdown);
+        }
         if (report.delivered !== size) {
           throw new Error(`${variant} delivered ${report.delivered} of ${size}: ${JSON.stringify(report)}`);
         }
@@ -218,10 +238,12 @@ async function runSize(size: number, options: FanoutOptions): Promise<FanoutResu
     return FANOUT_VARIANTS.map((variant) => {
       const runs = samples.get(variant) ?? [];
       const profile = profiles.get(variant);
+      const gatewayProfile = gatewayProfiles.get(variant);
       return {
         size,
         variant,
         ...(profile ? { profile } : {}),
+        ...(gatewayProfile ? { gatewayProfile } : {}),
         runs,
         median: {
           timeToLastMs: median(runs.map((r) => r.timeToLastMs)),

@@ -27,17 +27,23 @@ const ready: GatewayOut = {
   tableName: gateway.tableName,
   tokens: Array.from({ length: config.tokens }, (_, i) => gateway.issueToken(`bench-${i}`)),
 };
-const session = process.env.BENCH_GATEWAY_PROFILE === '1' ? new Session() : undefined;
-if (session) {
+let session: Session | undefined;
+async function startProfiler(): Promise<void> {
+  session ??= new Session();
   session.connect();
   await session.post('Profiler.enable');
   await session.post('Profiler.start');
 }
+if (process.env.BENCH_GATEWAY_PROFILE === '1') await startProfiler();
 process.send?.(ready);
 
 process.on('message', (message: GatewayIn) => {
-  if (message.type === 'profile' && session) {
-    void session.post('Profiler.stop').then(({ profile }) => {
+  if (message.type === 'profile-start') {
+    void startProfiler().then(() => process.send?.({ type: 'profiling' } satisfies GatewayOut));
+  } else if (message.type === 'profile' && session) {
+    const current = session;
+    void current.post('Profiler.stop').then(({ profile }) => {
+      current.disconnect();
       writeFileSync(message.file, JSON.stringify(profile));
       const answer: GatewayOut = { type: 'profiled', breakdown: summarizeProfile(profile as CpuProfile) };
       process.send?.(answer);

@@ -9,10 +9,13 @@ export interface GatewayConfig {
 
 export type GatewayIn =
   | { type: 'stop' }
-  /** Stop the CPU profiler (started at `ready` with BENCH_GATEWAY_PROFILE=1), write it, answer with a summary. */
+  /** Start the CPU profiler now (the fan-out profiles only its measured publish). */
+  | { type: 'profile-start' }
+  /** Stop the CPU profiler (started at `ready` with BENCH_GATEWAY_PROFILE=1, or by `profile-start`), write it, answer with a summary. */
   | { type: 'profile'; file: string };
 
 export type GatewayOut =
+  | { type: 'profiling' }
   | { type: 'profiled'; breakdown: import('../support/profile.js').ComponentTime[] }
   | GatewayReady;
 
