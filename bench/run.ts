@@ -6,7 +6,10 @@
  *   npm run bench -- --runs 5          median of 5 runs
  *   npm run bench -- --only fanout,connect-rate
  *   npm run bench -- --smoke           tiny sizes, one run: proves the bench works, measures nothing
- *   npm run bench -- --profile         CPU profiles (publisher; gateway during connects), by component
+ *   npm run bench -- --profile         CPU profiles (publisher and gateway during fan-outs; gateway during connects)
+ *   npm run bench -- --only fanout --sizes 10000 --concurrency 32,64,128,256
+ *                                      also time fanOut + FastSender at each fan-out concurrency
+ *   npm run bench -- --only fanout --variants 'fanOut + FastSender'   only these fan-out variants
  *
  * Progress goes to stderr. Scenarios: fanout, cold-start, connect-rate, dynamodb.
  */
@@ -30,6 +33,8 @@ function options() {
       only: { type: 'string' },
       sizes: { type: 'string' },
       profile: { type: 'boolean', default: false },
+      variants: { type: 'string' },
+      concurrency: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -47,7 +52,12 @@ function options() {
   if (sizes.some((s) => !Number.isInteger(s) || s < 1)) {
     throw new UsageError(`--sizes takes whole numbers ≥ 1, got ${values.sizes}`);
   }
-  return { ...values, runs, only: new Set(only as Scenario[]), sizes };
+  const concurrencies = values.concurrency?.split(',').map(Number) ?? [];
+  if (concurrencies.some((c) => !Number.isInteger(c) || c < 1)) {
+    throw new UsageError(`--concurrency takes whole numbers ≥ 1, got ${values.concurrency}`);
+  }
+  const variants = values.variants?.split(',').map((v) => v.trim());
+  return { ...values, runs, only: new Set(only as Scenario[]), sizes, concurrencies, variants };
 }
 
 async function main(): Promise<void> {
@@ -61,7 +71,14 @@ async function main(): Promise<void> {
   const { runColdStart } = await import('./scenarios/cold-start.js');
   const { runConnectRate } = await import('./scenarios/connect-rate.js');
   const { runDynamoRequests } = await import('./scenarios/dynamodb-requests.js');
-  const { runFanout } = await import('./scenarios/fanout.js');
+  const { FANOUT_VARIANTS, runFanout } = await import('./scenarios/fanout.js');
+  const fanoutVariants = (names: string[]) => {
+    const known: readonly string[] = FANOUT_VARIANTS;
+    for (const name of names) {
+      if (!known.includes(name)) throw new UsageError(`--variants takes ${FANOUT_VARIANTS.join(', ')}; got ${name}`);
+    }
+    return names as (typeof FANOUT_VARIANTS)[number][];
+  };
   const { checkTargets, fanoutSpeedups, machine, renderTables } = await import('./support/report.js');
   const progress = (message: string) => process.stderr.write(`[bench] ${message}\n`);
   const stateDir = freshStateDir();
@@ -103,15 +120,19 @@ async function main(): Promise<void> {
   }
   if (args.only.has('fanout')) {
     progress(`fan-out to rooms of ${args.sizes.join(', ')}`);
-    results.fanout = await runFanout({
+    const fanout = await runFanout({
       sizes: args.sizes,
       runs: args.runs,
       // 2,500 per process keeps each well under the 20,000 file descriptors a process may hold here.
       clientsPerProcess: args.smoke ? 10 : 2500,
       stateDir,
       profile: args.profile,
+      concurrencies: args.concurrencies,
+      ...(args.variants ? { variants: fanoutVariants(args.variants) } : {}),
       progress,
     });
+    results.fanout = fanout.variants;
+    if (fanout.concurrency.length > 0) results.fanoutConcurrency = fanout.concurrency;
     results.fanoutSpeedup = fanoutSpeedups(results.fanout);
   }
 

@@ -48,7 +48,21 @@ export interface FanoutOptions {
    * The profiler costs CPU itself, so the figures of a profiled run are not the ones to quote.
    */
   profile?: boolean;
+  /** Only these variants (all by default): for quick experiments; the ratios need both baselines. */
+  variants?: readonly FanoutVariant[];
+  /**
+   * Also time `fanOut + FastSender` at each of these fan-out concurrencies, with the same clients, after the
+   * variants (the variants run at the handlers' default, `fanoutConcurrency`).
+   */
+  concurrencies?: readonly number[];
   progress: (message: string) => void;
+}
+
+export interface FanoutConcurrencyResult {
+  size: number;
+  concurrency: number;
+  runs: FanoutSample[];
+  median: FanoutSample;
 }
 
 export interface FanoutSample {
@@ -70,17 +84,35 @@ export interface FanoutResult {
   gatewayProfile?: ComponentTime[];
 }
 
+function medianSample(runs: readonly FanoutSample[]): FanoutSample {
+  return {
+    timeToLastMs: median(runs.map((r) => r.timeToLastMs)),
+    cpuPerMessageUs: median(runs.map((r) => r.cpuPerMessageUs)),
+    delivered: median(runs.map((r) => r.delivered)),
+  };
+}
+
 const RESULTS_DIR = fileURLToPath(new URL('../results', import.meta.url));
 
 type Publish = (tag: string) => Promise<DeliveryReport>;
 
-export async function runFanout(options: FanoutOptions): Promise<FanoutResult[]> {
-  const results: FanoutResult[] = [];
-  for (const size of options.sizes) results.push(...(await runSize(size, options)));
-  return results;
+export async function runFanout(
+  options: FanoutOptions,
+): Promise<{ variants: FanoutResult[]; concurrency: FanoutConcurrencyResult[] }> {
+  const variants: FanoutResult[] = [];
+  const concurrency: FanoutConcurrencyResult[] = [];
+  for (const size of options.sizes) {
+    const result = await runSize(size, options);
+    variants.push(...result.variants);
+    concurrency.push(...result.concurrency);
+  }
+  return { variants, concurrency };
 }
 
-async function runSize(size: number, options: FanoutOptions): Promise<FanoutResult[]> {
+async function runSize(
+  size: number,
+  options: FanoutOptions,
+): Promise<{ variants: FanoutResult[]; concurrency: FanoutConcurrencyResult[] }> {
   const room = `public:bench-${size}`;
   const gateway = startChild<GatewayIn, GatewayOut>('gateway.ts', {
     BENCH_GATEWAY: JSON.stringify({ tokens: 16, stateDir: options.stateDir }),
@@ -121,11 +153,11 @@ async function runSize(size: number, options: FanoutOptions): Promise<FanoutResu
     const naive = naiveClients(ready.callbackUrl, ready.dynamodbEndpoint);
 
     const viaFanOut =
-      (sender: Sender): Publish =>
+      (sender: Sender, atConcurrency = concurrency): Publish =>
       async (tag) => {
         const report = await publish(
           { to: { rooms: [room] }, event: 'bench.fanout', data: { tag } },
-          { store, sender, concurrency },
+          { store, sender, concurrency: atConcurrency },
         );
         return Array.isArray(report) ? (report[0] as DeliveryReport) : report;
       };
@@ -153,12 +185,11 @@ async function runSize(size: number, options: FanoutOptions): Promise<FanoutResu
       store.isMember(room, 'warm-up'),
     ]);
 
-    // One untimed fan-out per variant first: a warm Lambda container has run its code before, and the
-    // first run here would otherwise time V8 compiling it.
-    for (const variant of FANOUT_VARIANTS) {
+    const chosen = FANOUT_VARIANTS.filter((v) => options.variants?.includes(v) ?? true);
+    const untimed = async (run: Publish) => {
       const tag = randomUUID();
       for (const c of clients) c.send({ type: 'expect', tag });
-      await variants[variant](tag);
+      await run(tag);
       await Promise.all(
         clients.map((c) =>
           c.next(
@@ -167,7 +198,72 @@ async function runSize(size: number, options: FanoutOptions): Promise<FanoutResu
           ),
         ),
       );
-    }
+    };
+    /**
+     * One timed publish. With `profileName`, the publisher is profiled during the publish and the gateway from
+     * its start to the last receive (every post it served); the profiler's own cost is in that sample.
+     */
+    const timed = async (
+      run: Publish,
+      profileName?: string,
+    ): Promise<{ sample: FanoutSample; publisher?: ComponentTime[]; gatewaySide?: ComponentTime[] }> => {
+      const tag = randomUUID();
+      for (const c of clients) c.send({ type: 'expect', tag });
+      if (profileName) {
+        mkdirSync(RESULTS_DIR, { recursive: true });
+        gateway.send({ type: 'profile-start' });
+        await gateway.next((m): m is Extract<GatewayOut, { type: 'profiling' }> => m.type === 'profiling');
+      }
+      const startedAt = clock();
+      const cpuBefore = process.cpuUsage();
+      let report: DeliveryReport;
+      let publisher: ComponentTime[] | undefined;
+      if (session && profileName) {
+        const [delivery, profile] = await profiled(session, join(RESULTS_DIR, `${profileName}.cpuprofile`), () =>
+          run(tag),
+        );
+        report = delivery;
+        publisher = summarizeProfile(profile);
+      } else {
+        report = await run(tag);
+      }
+      const cpu = cpuMicros(cpuBefore);
+      const received = await Promise.all(
+        clients.map((c) =>
+          c.next(
+            (m): m is Extract<ClientsOut, { type: 'received' }> => m.type === 'received' && m.tag === tag,
+            120_000,
+          ),
+        ),
+      );
+      let gatewaySide: ComponentTime[] | undefined;
+      if (profileName) {
+        gateway.send({ type: 'profile', file: join(RESULTS_DIR, `${profileName}-gateway.cpuprofile`) });
+        const answer = await gateway.next(
+          (m): m is Extract<GatewayOut, { type: 'profiled' }> => m.type === 'profiled',
+          60_000,
+        );
+        gatewaySide = answer.breakdown;
+      }
+      if (report.delivered !== size) {
+        throw new Error(`delivered ${report.delivered} of ${size}: ${JSON.stringify(report)}`);
+      }
+      const lastAt = Math.max(...received.map((r) => r.lastAt));
+      const sample = {
+        timeToLastMs: lastAt - startedAt,
+        cpuPerMessageUs: cpu / report.delivered,
+        delivered: report.delivered,
+      };
+      return {
+        sample,
+        ...(publisher ? { publisher } : {}),
+        ...(gatewaySide ? { gatewaySide } : {}),
+      };
+    };
+
+    // One untimed fan-out per variant first: a warm Lambda container has run its code before, and the
+    // first run here would otherwise time V8 compiling it.
+    for (const variant of chosen) await untimed(variants[variant]);
     options.progress(`fan-out ${size}: every variant warmed up`);
 
     const samples = new Map<FanoutVariant, FanoutSample[]>(FANOUT_VARIANTS.map((v) => [v, []]));
@@ -178,55 +274,15 @@ async function runSize(size: number, options: FanoutOptions): Promise<FanoutResu
     await session?.post('Profiler.enable');
     for (let run = 0; run < options.runs; run++) {
       // Rotating the order keeps a slow first or last slot (GC, a warming gateway) from favouring one variant.
-      const order = FANOUT_VARIANTS.map((_, i) => FANOUT_VARIANTS[(i + run) % FANOUT_VARIANTS.length] as FanoutVariant);
+      const order = chosen.map((_, i) => chosen[(i + run) % chosen.length] as FanoutVariant);
       for (const variant of order) {
-        const tag = randomUUID();
-        for (const c of clients) c.send({ type: 'expect', tag });
-        const startedAt = clock();
-        const cpuBefore = process.cpuUsage();
-        let report: DeliveryReport;
-        const profiling = session !== undefined && run === options.runs - 1;
-        const profileName = `fanout-${size}-${variant.replace(/\W+/g, '-').toLowerCase()}`;
-        if (profiling) {
-          gateway.send({ type: 'profile-start' });
-          await gateway.next((m): m is Extract<GatewayOut, { type: 'profiling' }> => m.type === 'profiling');
-        }
-        if (session && profiling) {
-          mkdirSync(RESULTS_DIR, { recursive: true });
-          const file = join(RESULTS_DIR, `${profileName}.cpuprofile`);
-          const [delivery, profile] = await profiled(session, file, () => variants[variant](tag));
-          report = delivery;
-          profiles.set(variant, summarizeProfile(profile));
-        } else {
-          report = await variants[variant](tag);
-        }
-        const cpu = cpuMicros(cpuBefore);
-        const received = await Promise.all(
-          clients.map((c) =>
-            c.next(
-              (m): m is Extract<ClientsOut, { type: 'received' }> => m.type === 'received' && m.tag === tag,
-              120_000,
-            ),
-          ),
-        );
-        if (profiling) {
-          // The gateway's profile runs to the last receive: it covers every post the gateway served.
-          gateway.send({ type: 'profile', file: join(RESULTS_DIR, `${profileName}-gateway.cpuprofile`) });
-          const { breakdown } = await gateway.next(
-            (m): m is Extract<GatewayOut, { type: 'profiled' }> => m.type === 'profiled',
-            60_000,
-          );
-          gatewayProfiles.set(variant, breakdown);
-        }
-        if (report.delivered !== size) {
-          throw new Error(`${variant} delivered ${report.delivered} of ${size}: ${JSON.stringify(report)}`);
-        }
-        const lastAt = Math.max(...received.map((r) => r.lastAt));
-        const sample = {
-          timeToLastMs: lastAt - startedAt,
-          cpuPerMessageUs: cpu / report.delivered,
-          delivered: report.delivered,
-        };
+        const profileName =
+          session && run === options.runs - 1
+            ? `fanout-${size}-${variant.replace(/\W+/g, '-').toLowerCase()}`
+            : undefined;
+        const { sample, publisher, gatewaySide } = await timed(variants[variant], profileName);
+        if (publisher) profiles.set(variant, publisher);
+        if (gatewaySide) gatewayProfiles.set(variant, gatewaySide);
         samples.get(variant)?.push(sample);
         options.progress(
           `fan-out ${size} run ${run + 1}/${options.runs} ${variant}: ${sample.timeToLastMs.toFixed(0)} ms, ${sample.cpuPerMessageUs.toFixed(0)} µs/msg`,
@@ -235,7 +291,27 @@ async function runSize(size: number, options: FanoutOptions): Promise<FanoutResu
       }
     }
     session?.disconnect();
-    return FANOUT_VARIANTS.map((variant) => {
+
+    const sweep = options.concurrencies ?? [];
+    const sweepSamples = new Map<number, FanoutSample[]>(sweep.map((c) => [c, []]));
+    for (const c of sweep) await untimed(viaFanOut(fast, c));
+    for (let run = 0; run < (sweep.length > 0 ? options.runs : 0); run++) {
+      for (let i = 0; i < sweep.length; i++) {
+        const c = sweep[(i + run) % sweep.length] as number;
+        const { sample } = await timed(viaFanOut(fast, c));
+        sweepSamples.get(c)?.push(sample);
+        options.progress(
+          `fan-out ${size} run ${run + 1}/${options.runs} FastSender at concurrency ${c}: ${sample.timeToLastMs.toFixed(0)} ms, ${sample.cpuPerMessageUs.toFixed(0)} µs/msg`,
+        );
+        await sleep(200);
+      }
+    }
+    const concurrencyResults = sweep.map((c) => {
+      const runs = sweepSamples.get(c) ?? [];
+      return { size, concurrency: c, runs, median: medianSample(runs) };
+    });
+
+    const variantResults = chosen.map((variant) => {
       const runs = samples.get(variant) ?? [];
       const profile = profiles.get(variant);
       const gatewayProfile = gatewayProfiles.get(variant);
@@ -245,13 +321,10 @@ async function runSize(size: number, options: FanoutOptions): Promise<FanoutResu
         ...(profile ? { profile } : {}),
         ...(gatewayProfile ? { gatewayProfile } : {}),
         runs,
-        median: {
-          timeToLastMs: median(runs.map((r) => r.timeToLastMs)),
-          cpuPerMessageUs: median(runs.map((r) => r.cpuPerMessageUs)),
-          delivered: median(runs.map((r) => r.delivered)),
-        },
+        median: medianSample(runs),
       };
     });
+    return { variants: variantResults, concurrency: concurrencyResults };
   } finally {
     for (const sender of senders) sender.destroy();
     // The state is thrown away: killing the gateway first spares it thousands of `$disconnect` calls.

@@ -5,6 +5,7 @@ import type { Session } from 'node:inspector/promises';
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string };
+  children?: number[];
 }
 
 export interface CpuProfile {
@@ -52,12 +53,20 @@ function componentOf(frame: ProfileNode['callFrame']): string {
 
 export function summarizeProfile(profile: CpuProfile): ComponentTime[] {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  // The inspector call that starts or stops the profiler is sampled too, with the time before the first sample:
+  // it is the profiler's, not the profiled code's.
+  const profilerCalls = new Set(
+    profile.nodes
+      .filter((n) => n.callFrame.url === 'node:inspector')
+      .flatMap((n) => n.children ?? [])
+      .filter((id) => byId.get(id)?.callFrame.url === ''),
+  );
   const totals = new Map<string, number>();
   let all = 0;
   profile.samples.forEach((id, i) => {
     const frame = byId.get(id)?.callFrame;
     const micros = profile.timeDeltas[i] ?? 0;
-    if (!frame || frame.functionName === '(idle)') return;
+    if (!frame || frame.functionName === '(idle)' || profilerCalls.has(id)) return;
     const component = componentOf(frame);
     totals.set(component, (totals.get(component) ?? 0) + micros);
     all += micros;

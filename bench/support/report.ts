@@ -3,7 +3,7 @@ import { cpus } from 'node:os';
 import type { ColdStartResult } from '../scenarios/cold-start.js';
 import type { ConnectRateResult } from '../scenarios/connect-rate.js';
 import type { DynamoRequestsRow } from '../scenarios/dynamodb-requests.js';
-import { BASELINES, type FanoutResult } from '../scenarios/fanout.js';
+import { BASELINES, type FanoutConcurrencyResult, type FanoutResult } from '../scenarios/fanout.js';
 
 export interface Machine {
   cpus: number;
@@ -27,6 +27,8 @@ export interface BenchResults {
   startedAt: string;
   durationSeconds: number;
   fanout?: FanoutResult[];
+  /** `fanOut + FastSender` at each concurrency of `--concurrency`. */
+  fanoutConcurrency?: FanoutConcurrencyResult[];
   /** Per room size: the faster naive baseline's time to last receive divided by ours (FastSender). */
   fanoutSpeedup?: { size: number; fasterBaseline: string; ratio: number; sdkSenderRatio: number }[];
   coldStart?: ColdStartResult;
@@ -144,7 +146,35 @@ export function renderTables(results: BenchResults): string {
       ),
     );
   }
+  if (results.fanoutConcurrency) {
+    out.push('', '### fanOut + FastSender by fan-out concurrency');
+    out.push(
+      table(
+        ['clients', 'concurrency', 'time to last receive (ms)', 'publisher CPU per message (µs)', 'runs (ms)'],
+        results.fanoutConcurrency.map((r) => [
+          r.size,
+          r.concurrency,
+          fixed(r.median.timeToLastMs),
+          fixed(r.median.cpuPerMessageUs),
+          r.runs.map((s) => fixed(s.timeToLastMs)).join(', '),
+        ]),
+        [0, 1, 2, 3],
+      ),
+    );
+  }
   for (const result of fanout ?? []) {
+    if (result.gatewayProfile) {
+      out.push('', `### Gateway self time by component: ${result.variant}, ${result.size} clients (profiled run)`);
+      out.push(
+        table(
+          ['component', 'share', 'µs per message'],
+          result.gatewayProfile
+            .filter((p) => p.share >= 0.01)
+            .map((p) => [p.component, `${fixed(p.share * 100, 1)} %`, fixed((p.ms * 1000) / result.size, 1)]),
+          [1, 2],
+        ),
+      );
+    }
     if (!result.profile) continue;
     out.push('', `### Publisher self time by component: ${result.variant}, ${result.size} clients (profiled run)`);
     out.push(
