@@ -1,14 +1,18 @@
 /**
  * The DynamoDB API server behind the local gateway.
  *
- * By default it is dynalite, in this process and in memory (or persisted to a folder): no Java, no Docker.
+ * By default it is dynalite, in memory (or persisted to a folder): no Java, no Docker. It runs in a worker
+ * thread of this process, so its request parsing, validation and LevelDB work do not queue behind the
+ * gateway's WebSocket traffic and handlers on one event loop (on 2 cores that is about a fifth of the
+ * gateway's CPU per connect: docs/benchmarks.md).
  * When `AWS_ENDPOINT_URL_DYNAMODB` is already set, the SDK's standard variable, that server is used instead.
  *
  * The handlers create their DynamoDB client once per process and read the endpoint from the environment, so
  * the endpoint is a property of the process, not of one gateway: gateways in one process share one server
  * (and keep apart by table name), and dynalite stops when the last of them closes.
  */
-import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -16,7 +20,6 @@ import {
   ResourceInUseException,
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 import { createTableInput } from '../lambdas/core/table.js';
 
 export const ENDPOINT_VARIABLE = 'AWS_ENDPOINT_URL_DYNAMODB';
@@ -77,24 +80,51 @@ export async function acquireDynamo(options: { dataDir?: string } = {}): Promise
   };
 }
 
+/**
+ * The worker's code, plain CommonJS so that it needs no TypeScript loader: dynalite listening on a free
+ * loopback port, stopped by a `stop` message.
+ */
+const DYNALITE_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const server = require(workerData.module)(workerData.options);
+server.once('error', (error) => parentPort.postMessage({ type: 'error', message: error.message }));
+server.listen(0, '127.0.0.1', () => parentPort.postMessage({ type: 'listening', port: server.address().port }));
+parentPort.on('message', (message) => {
+  if (message === 'stop') server.close(() => parentPort.close());
+});
+`;
+
 async function startDynalite(dataDir: string | undefined): Promise<Shared> {
-  const server = dynalite({
-    ...(dataDir ? { path: dataDir } : {}),
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
+  const worker = new Worker(DYNALITE_WORKER, {
+    eval: true,
+    workerData: {
+      module: createRequire(import.meta.url).resolve('dynalite'),
+      options: { ...(dataDir ? { path: dataDir } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 },
+    },
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`dynalite's worker exited (${code}) before it listened`)));
+    worker.once('message', (message: { type: string; port?: number; message?: string }) => {
+      if (message.type === 'listening' && message.port) resolve(message.port);
+      else reject(new Error(`dynalite could not listen: ${message.message ?? 'unknown error'}`));
+    });
+  }).catch(async (error: unknown) => {
+    await worker.terminate();
+    throw error;
   });
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  worker.removeAllListeners('error');
+  const endpoint = `http://127.0.0.1:${port}`;
   process.env[ENDPOINT_VARIABLE] = endpoint;
   return {
     endpoint,
     dataDir,
     users: 0,
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    stop: async () => {
+      worker.postMessage('stop');
+      await exited;
+    },
   };
 }
 
