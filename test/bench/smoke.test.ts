@@ -58,6 +58,15 @@ describe('npm run bench -- --smoke', () => {
     for (const speedup of results.fanoutSpeedup ?? []) expect(positive(speedup.ratio)).toBe(true);
   });
 
+  it('delivers to every client at each fan-out concurrency of the sweep', () => {
+    expect(results.fanoutConcurrency?.map((r) => r.concurrency)).toEqual([2, 8]);
+    for (const result of results.fanoutConcurrency ?? []) {
+      expect(result.median.delivered).toBe(result.size);
+      expect(positive(result.median.timeToLastMs)).toBe(true);
+      expect(positive(result.median.cpuPerMessageUs)).toBe(true);
+    }
+  });
+
   it('bundles every handler and the baseline, and times their import', () => {
     const targets = results.coldStart?.rows.map((r) => r.target);
     expect(targets).toEqual([
