@@ -20,6 +20,7 @@ import { Construct } from 'constructs';
 import { AuthSettings, HandlerSettings, toEnvironment } from '../lambdas/core/config.js';
 import { HANDLERS, type HandlerName, ROUTE_SELECTION_EXPRESSION, ROUTES } from '../lambdas/core/routes.js';
 import { TABLE } from '../lambdas/core/table.js';
+import { HANDLER_BUNDLING } from './bundling.js';
 
 /** The repository root: handler entries in HANDLERS are relative to it. */
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -292,18 +293,15 @@ export class Switchboard extends Construct {
       depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
       bundling: {
         forceDockerBundling: false,
-        minify: true,
+        target: HANDLER_BUNDLING.target,
+        minify: HANDLER_BUNDLING.minify,
         sourceMap: options.sourceMaps,
-        // The map carries names and lines only; the sources stay out of the deployment package.
-        sourcesContent: false,
+        sourcesContent: HANDLER_BUNDLING.sourcesContent,
         format: OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        // CommonJS dependencies bundled into an ES module still call `require` for Node built-ins.
-        banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-        // The AWS SDK is bundled rather than taken from the runtime: the handlers run against the version they
-        // were tested with, and one tree-shaken file loads faster than the runtime's full SDK.
+        mainFields: [...HANDLER_BUNDLING.mainFields],
+        banner: HANDLER_BUNDLING.banner,
         bundleAwsSDK: true,
-        externalModules: [],
+        externalModules: [...HANDLER_BUNDLING.externalModules],
       },
     });
   }

@@ -2,10 +2,10 @@
  * Cold start: each handler bundled as the CDK construct bundles it, its size, and the time a fresh Node
  * process takes to import it, minus the time of a bare `node -e 0` (median of several samples).
  *
- * The esbuild options mirror `bundling` in lib/switchboard.ts (which does not export them): ESM, minified,
- * source map without sources, `module` before `main`, the `require` banner, everything bundled, the target
- * of the NODEJS_24_X runtime. Lambda runs the handlers with `NODE_OPTIONS=--enable-source-maps`, so the
- * import is timed with and without it.
+ * The esbuild options are the construct's own (`HANDLER_BUNDLING` in lib/bundling.ts): ESM, minified, `module`
+ * before `main`, the `require` banner, everything bundled, the target of the NODEJS_24_X runtime. Handlers deploy
+ * without source maps by default; the `sourceMaps` context setting adds them and `NODE_OPTIONS=--enable-source-maps`,
+ * so the import is timed with and without it.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
@@ -13,23 +13,24 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type BuildOptions, build } from 'esbuild';
 import { HANDLERS, type HandlerName } from '../../lambdas/core/routes.js';
+import { HANDLER_BUNDLING } from '../../lib/bundling.js';
 import { median } from '../support/stats.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OUT_DIR = join(ROOT, 'bench/results/cold-start');
 
-/** What `NodejsFunction` passes to esbuild for the construct's `bundling` settings and runtime. */
+/** What `NodejsFunction` passes to esbuild: the construct's own settings (lib/bundling.ts), with a source map. */
 export const CDK_BUNDLING: BuildOptions = {
   bundle: true,
   platform: 'node',
-  target: 'node24',
-  format: 'esm',
-  minify: true,
+  target: HANDLER_BUNDLING.target,
+  format: HANDLER_BUNDLING.format,
+  minify: HANDLER_BUNDLING.minify,
   sourcemap: true,
-  sourcesContent: false,
-  mainFields: ['module', 'main'],
-  banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-  external: [],
+  sourcesContent: HANDLER_BUNDLING.sourcesContent,
+  mainFields: [...HANDLER_BUNDLING.mainFields],
+  banner: { js: HANDLER_BUNDLING.banner },
+  external: [...HANDLER_BUNDLING.externalModules],
   logLevel: 'warning',
 };
 
@@ -56,7 +57,7 @@ export interface ColdStartRow {
   sourceMapBytes: number;
   /** Median import time above bare Node, ms. */
   importMs: number;
-  /** The same with `--enable-source-maps`, as deployed. */
+  /** The same with `--enable-source-maps`, as deployed with the `sourceMaps` setting on. */
   importWithSourceMapsMs: number;
   /** The packages (or source folders) that make up most of the bundle, by minified bytes. */
   largestParts: { part: string; bytes: number }[];
