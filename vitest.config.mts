@@ -16,6 +16,8 @@ export default defineConfig({
     // A skipped or focused test must never pass silently in CI.
     allowOnly: false,
     passWithNoTests: false,
+    // In CI a JSON report is written too, so .ci/run can print one closing count and refuse any skipped test.
+    reporters: process.env.CI ? ['default', ['json', { outputFile: 'test-results/vitest.json' }]] : ['default'],
     projects: [
       {
         test: {
