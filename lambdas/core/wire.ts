@@ -47,7 +47,7 @@ export const ErrorCode = {
   NOT_IN_ROOM: 'NOT_IN_ROOM',
   /** The action is part of the protocol but this deployment does not offer it (yet). */
   UNSUPPORTED: 'UNSUPPORTED',
-  /** Too many requests; retry later. */
+  /** Too many requests; retry later. Reserved: per-connection limits are not enforced yet. */
   RATE_LIMITED: 'RATE_LIMITED',
   /** Something failed on the server. The message never carries internals. */
   INTERNAL: 'INTERNAL',
