@@ -531,11 +531,24 @@ describe('SwitchboardClient: offline queue', () => {
     expect(client.joinedRooms).toEqual(['lobby']);
   });
 
-  it('drops the oldest queued request with QUEUE_OVERFLOW when full in drop-oldest mode', async () => {
+  it.each([
+    {
+      mode: 'drop-oldest' as const,
+      behaviour: 'drops the oldest queued request',
+      outcomes: ['QUEUE_OVERFLOW', 'sent', 'sent'],
+      flushed: ['b', 'c'],
+    },
+    {
+      mode: 'reject' as const,
+      behaviour: 'refuses the newest request',
+      outcomes: ['sent', 'sent', 'QUEUE_OVERFLOW'],
+      flushed: ['a', 'b'],
+    },
+  ])('$behaviour with QUEUE_OVERFLOW when full in $mode mode', async ({ mode, outcomes, flushed }) => {
     // Prepare
     FakeWebSocket.responder = ackEverything;
-    const client = createClient({ queueSize: 2, queueOverflow: 'drop-oldest' });
-    const outcomes = ['a', 'b', 'c'].map((data) =>
+    const client = createClient({ queueSize: 2, queueOverflow: mode });
+    const results = ['a', 'b', 'c'].map((data) =>
       client.send('lobby', data).then(
         () => 'sent',
         (error: SwitchboardError) => error.code,
@@ -548,37 +561,12 @@ describe('SwitchboardClient: offline queue', () => {
     FakeWebSocket.last().open();
 
     // Assess
-    expect(await Promise.all(outcomes)).toEqual(['QUEUE_OVERFLOW', 'sent', 'sent']);
+    expect(await Promise.all(results)).toEqual(outcomes);
     expect(
       FakeWebSocket.last()
         .frames('send')
         .map((frame) => frame.data),
-    ).toEqual(['b', 'c']);
-  });
-
-  it('refuses the newest request with QUEUE_OVERFLOW when full in reject mode', async () => {
-    // Prepare
-    FakeWebSocket.responder = ackEverything;
-    const client = createClient({ queueSize: 2, queueOverflow: 'reject' });
-    const outcomes = ['a', 'b', 'c'].map((data) =>
-      client.send('lobby', data).then(
-        () => 'sent',
-        (error: SwitchboardError) => error.code,
-      ),
-    );
-
-    // Act
-    void client.connect();
-    await settle();
-    FakeWebSocket.last().open();
-
-    // Assess
-    expect(await Promise.all(outcomes)).toEqual(['sent', 'sent', 'QUEUE_OVERFLOW']);
-    expect(
-      FakeWebSocket.last()
-        .frames('send')
-        .map((frame) => frame.data),
-    ).toEqual(['a', 'b']);
+    ).toEqual(flushed);
   });
 
   it('never queues a volatile send: it rejects with NOT_CONNECTED while offline', async () => {

@@ -5,6 +5,7 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach } from 'vitest';
 
 export interface RecordedPost {
   readonly connectionId: string;
@@ -58,5 +59,21 @@ export async function startManagementApiStub(stage = 'dev'): Promise<ManagementA
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/**
+ * Starts a fresh stub before each test of the calling `describe` and closes it after; the returned function gives
+ * the current one.
+ */
+export function useManagementApiStub(stage?: string): () => ManagementApiStub {
+  let stub: ManagementApiStub | undefined;
+  beforeEach(async () => {
+    stub = await startManagementApiStub(stage);
+  });
+  afterEach(() => stub?.close());
+  return () => {
+    if (!stub) throw new Error('useManagementApiStub: no stub outside a test');
+    return stub;
   };
 }

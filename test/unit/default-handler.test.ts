@@ -1,12 +1,12 @@
 import 'aws-sdk-client-mock-vitest/extend';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { HandlerSettings } from '../../lambdas/core/config.js';
 import type { WebSocketEvent } from '../../lambdas/core/events.js';
 import { MAX_DATA_BYTES, ServerFrame } from '../../lambdas/core/protocol.js';
 import { createHandler, type DefaultDeps } from '../../lambdas/default/index.js';
-import { type ManagementApiStub, startManagementApiStub } from '../support/management-api.js';
+import { useManagementApiStub } from '../support/management-api.js';
 import { MemoryConnectionStore } from '../support/memory-store.js';
 import { RecordingSender, serviceError } from '../support/senders.js';
 
@@ -305,14 +305,11 @@ describe('$default: ping, resume and failures', () => {
 
 describe('$default with the default clients', () => {
   const ddb = mockClient(DynamoDBDocumentClient);
-  let managementApi: ManagementApiStub;
+  const managementApi = useManagementApiStub();
 
-  beforeEach(async () => {
+  beforeEach(() => {
     ddb.reset();
-    managementApi = await startManagementApiStub();
   });
-
-  afterEach(() => managementApi.close());
 
   it('checks membership, reads the room and posts signed requests to the management API', async () => {
     // Prepare
@@ -320,7 +317,7 @@ describe('$default with the default clients', () => {
     ddb.on(QueryCommand).resolves({ Items: [{ connectionId: 'c-alice' }, { connectionId: 'c-bob' }] });
     ddb.on(BatchWriteCommand).resolves({});
     const handle = createHandler(
-      HandlerSettings.parse({ tableName: 'connections', callbackUrl: managementApi.callbackUrl }),
+      HandlerSettings.parse({ tableName: 'connections', callbackUrl: managementApi().callbackUrl }),
     );
 
     // Act
@@ -336,13 +333,17 @@ describe('$default with the default clients', () => {
       TableName: 'connections',
       Key: { pk: 'ROOM#public:lobby', sk: 'CONN#c-alice' },
     });
-    expect(managementApi.posts.map((post) => post.connectionId).sort()).toEqual(['c-alice', 'c-bob']);
-    expect(JSON.parse(managementApi.posts[0]?.body ?? '')).toMatchObject({
+    expect(
+      managementApi()
+        .posts.map((post) => post.connectionId)
+        .sort(),
+    ).toEqual(['c-alice', 'c-bob']);
+    expect(JSON.parse(managementApi().posts[0]?.body ?? '')).toMatchObject({
       type: 'message',
       from: 'alice',
       data: 'hi',
     });
-    expect(managementApi.posts.every((post) => post.authorization?.startsWith('AWS4-HMAC-SHA256 Credential='))).toBe(
+    expect(managementApi().posts.every((post) => post.authorization?.startsWith('AWS4-HMAC-SHA256 Credential='))).toBe(
       true,
     );
   });

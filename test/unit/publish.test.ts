@@ -1,13 +1,13 @@
 import 'aws-sdk-client-mock-vitest/extend';
 import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { HandlerSettings } from '../../lambdas/core/config.js';
 import { ConfigurationError, PublishValidationError } from '../../lambdas/core/errors.js';
 import { MAX_DATA_BYTES, NotificationFrame } from '../../lambdas/core/protocol.js';
 import { MAX_BATCH } from '../../lambdas/core/publish-input.js';
 import { createHandler } from '../../lambdas/publish/index.js';
-import { type ManagementApiStub, startManagementApiStub } from '../support/management-api.js';
+import { useManagementApiStub } from '../support/management-api.js';
 import { MemoryConnectionStore } from '../support/memory-store.js';
 import { goneError, RecordingSender } from '../support/senders.js';
 
@@ -153,20 +153,17 @@ describe('publish: targets', () => {
 
 describe('publish with the default clients', () => {
   const ddb = mockClient(DynamoDBDocumentClient);
-  let managementApi: ManagementApiStub;
+  const managementApi = useManagementApiStub();
 
-  beforeEach(async () => {
+  beforeEach(() => {
     ddb.reset();
-    managementApi = await startManagementApiStub();
   });
-
-  afterEach(() => managementApi.close());
 
   it('reads the user index and posts a signed request to the management API', async () => {
     // Prepare
     ddb.on(QueryCommand).resolves({ Items: [{ connectionId: 'a1' }] });
     const handle = createHandler(
-      HandlerSettings.parse({ tableName: 'connections', callbackUrl: managementApi.callbackUrl }),
+      HandlerSettings.parse({ tableName: 'connections', callbackUrl: managementApi().callbackUrl }),
     );
 
     // Act
@@ -175,8 +172,8 @@ describe('publish with the default clients', () => {
     // Assess
     expect(report).toEqual({ recipients: 1, delivered: 1, gone: 0, failed: 0 });
     expect(ddb).toHaveReceivedCommandWith(QueryCommand, { IndexName: 'byUser' });
-    expect(managementApi.posts.map((post) => post.connectionId)).toEqual(['a1']);
-    expect(managementApi.posts[0]?.authorization).toMatch(
+    expect(managementApi().posts.map((post) => post.connectionId)).toEqual(['a1']);
+    expect(managementApi().posts[0]?.authorization).toMatch(
       /^AWS4-HMAC-SHA256 Credential=test\/\d{8}\/us-east-1\/execute-api\/aws4_request/,
     );
   });
@@ -186,9 +183,9 @@ describe('publish with the default clients', () => {
     ddb.on(QueryCommand).resolves({ Items: [{ pk: 'CONN#a1', sk: 'META', connectionId: 'a1' }] });
     ddb.on(QueryCommand, { IndexName: 'byUser' }).resolves({ Items: [{ connectionId: 'a1' }] });
     ddb.on(BatchWriteCommand).resolves({});
-    managementApi.gone.add('a1');
+    managementApi().gone.add('a1');
     const handle = createHandler(
-      HandlerSettings.parse({ tableName: 'connections', callbackUrl: managementApi.callbackUrl }),
+      HandlerSettings.parse({ tableName: 'connections', callbackUrl: managementApi().callbackUrl }),
     );
 
     // Act
