@@ -45,6 +45,7 @@ import {
   sendAwsError,
   sendJson,
 } from './http.js';
+import { type IsolatedHandlers, startIsolatedHandlers } from './isolation.js';
 import { handleInvoke, INVOKE_PATH } from './lambda-invoke.js';
 import { type GatewayLimits, resolveLimits, TokenBucket } from './limits.js';
 import { createLogger, describeError, type Logger, type LogLevel } from './log.js';
@@ -75,6 +76,15 @@ export interface GatewayOptions {
   readonly loseDisconnects?: boolean | ((connectionId: string) => boolean);
   /** Stand-ins for handlers, for tests of the gateway itself. @default - the real handlers from HANDLERS */
   readonly handlers?: Partial<Record<HandlerName, LambdaFunction>>;
+  /**
+   * Where the handlers run. `in-process`: their TypeScript sources, imported into the gateway's thread.
+   * `worker`: each bundled as the stack deploys it (lib/bundling.ts) and run in worker threads, off the
+   * gateway's event loop (local/isolation.ts). Stand-ins from `handlers` always run in-process.
+   * @default 'in-process'
+   */
+  readonly isolation?: 'in-process' | 'worker';
+  /** With `isolation: 'worker'`: worker threads per handler. @default 1 */
+  readonly workersPerHandler?: number;
   /** Handler settings on top of the local ones (dev issuer, this gateway's JWKS, callback URL and origins). */
   readonly settings?: Partial<HandlerSettingsInput>;
   /** The signing key behind the JWKS. @default - the dev key in stateDir, created on first start */
@@ -111,6 +121,8 @@ export interface Gateway {
   readonly settings: HandlerSettings;
   readonly limits: GatewayLimits;
   readonly signingKey: SigningKey;
+  /** Thread ids of the handlers' worker threads still running (none without `isolation: 'worker'`). */
+  handlerThreads(): number[];
   /** Signs a dev token this gateway's authorizer accepts. */
   issueToken(sub: string, claims?: Record<string, unknown>, expiresInSeconds?: number): string;
   /** Open connections. */
@@ -174,6 +186,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   });
 
   let handlers: HandlerSet | undefined;
+  let isolated: IsolatedHandlers | undefined;
   let dynamo: DynamoServer | undefined;
   let closing = false;
   const server: Server = createServer((req, res) => {
@@ -215,9 +228,18 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   try {
     dynamo = await acquireDynamo(options.dataDir ? { dataDir: options.dataDir } : {});
     await ensureTable(dynamo.endpoint, tableName);
-    handlers = await loadHandlers(settings, options.handlers);
+    if (options.isolation === 'worker') {
+      isolated = await startIsolatedHandlers(settings, {
+        ...(options.handlers ? { overrides: options.handlers } : {}),
+        ...(options.workersPerHandler ? { workersPerHandler: options.workersPerHandler } : {}),
+      });
+      handlers = isolated.handlers;
+    } else {
+      handlers = await loadHandlers(settings, options.handlers);
+    }
   } catch (error) {
     await new Promise<void>((done) => server.close(() => done()));
+    await isolated?.close();
     await dynamo?.release();
     throw error;
   }
@@ -608,6 +630,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     settings,
     limits,
     signingKey,
+    handlerThreads: () => isolated?.threadIds() ?? [],
     issueToken: (sub, claims, expiresInSeconds) =>
       signDevToken(signingKey, {
         sub,
@@ -643,6 +666,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       await new Promise((r) => setTimeout(r, open.length > 0 ? 100 : 0));
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));
+      await isolated?.close();
       await dynamo?.release();
     },
   };

@@ -7,7 +7,7 @@ import { startGateway } from '../gateway.js';
 import type { LogLevel } from '../log.js';
 
 const USAGE = `Usage: npm start -- [--port 8080] [--host 127.0.0.1] [--stage local] [--data-dir DIR]
-                    [--state-dir .switchboard] [--lose-disconnects] [--log-level info]
+                    [--state-dir .switchboard] [--lose-disconnects] [--isolate] [--log-level info]
 
   --port             port to listen on (or PORT; default 8080)
   --host             interface to listen on (default 127.0.0.1, this machine only)
@@ -15,6 +15,7 @@ const USAGE = `Usage: npm start -- [--port 8080] [--host 127.0.0.1] [--stage loc
   --data-dir         persist DynamoDB (dynalite) data in this folder (default: in memory)
   --state-dir        folder of the dev signing key (default .switchboard)
   --lose-disconnects never run $disconnect, as when API Gateway loses it (for testing cleanup)
+  --isolate          run each handler bundled as deployed, in its own worker thread
   --log-level        debug | info | warn | error | silent (default info)
 
 AWS_ENDPOINT_URL_DYNAMODB set: that DynamoDB server is used instead of dynalite.`;
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
       'data-dir': { type: 'string' },
       'state-dir': { type: 'string' },
       'lose-disconnects': { type: 'boolean' },
+      isolate: { type: 'boolean' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -54,6 +56,7 @@ async function main(): Promise<void> {
     ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
     ...(values['state-dir'] ? { stateDir: values['state-dir'] } : {}),
     loseDisconnects: values['lose-disconnects'] ?? false,
+    ...(values.isolate ? { isolation: 'worker' as const } : {}),
     logLevel,
   });
 
