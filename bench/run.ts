@@ -10,6 +10,9 @@
  *   npm run bench -- --only fanout --sizes 10000 --concurrency 16,64
  *                                      time fanOut + FastSender at these fan-out concurrencies
  *                                      (default 32,64,128,256)
+ *   npm run bench -- --only connect-rate --handler-workers 0
+ *                                      connect rate with the handlers in the gateway's thread; by default (1) they
+ *                                      run bundled in worker threads, N per handler (the gateway's `isolation: 'worker'`)
  *   npm run bench -- --only fanout --variants 'fanOut + FastSender'   only these fan-out variants
  *
  * Progress goes to stderr. Scenarios: fanout, cold-start, connect-rate, dynamodb.
@@ -36,6 +39,7 @@ function options() {
       profile: { type: 'boolean', default: false },
       variants: { type: 'string' },
       concurrency: { type: 'string' },
+      'handler-workers': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -57,8 +61,13 @@ function options() {
   if (concurrencies.some((c) => !Number.isInteger(c) || c < 1)) {
     throw new UsageError(`--concurrency takes whole numbers ≥ 1, got ${values.concurrency}`);
   }
+  // Isolated handlers are the default: closer to Lambda (the deployed bundle, its own thread) and faster here.
+  const handlerWorkers = Number(values['handler-workers'] ?? 1);
+  if (!Number.isInteger(handlerWorkers) || handlerWorkers < 0) {
+    throw new UsageError(`--handler-workers takes a whole number ≥ 0, got ${values['handler-workers']}`);
+  }
   const variants = values.variants?.split(',').map((v) => v.trim());
-  return { ...values, runs, only: new Set(only as Scenario[]), sizes, concurrencies, variants };
+  return { ...values, runs, only: new Set(only as Scenario[]), sizes, concurrencies, variants, handlerWorkers };
 }
 
 async function main(): Promise<void> {
@@ -115,6 +124,7 @@ async function main(): Promise<void> {
       concurrency: args.smoke ? 4 : 32,
       runs: args.runs,
       stateDir,
+      handlerWorkers: args.handlerWorkers,
       profile: args.profile,
       progress,
     });

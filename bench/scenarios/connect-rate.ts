@@ -22,6 +22,8 @@ export interface ConnectRateOptions {
   concurrency: number;
   runs: number;
   stateDir: string;
+  /** Handlers in worker threads (`isolation: 'worker'`), this many per handler; 0 runs them in-process. */
+  handlerWorkers: number;
   /** Profile the gateway process during the last run (bench/results/connect-rate-gateway.cpuprofile). */
   profile?: boolean;
   progress: (message: string) => void;
@@ -29,6 +31,8 @@ export interface ConnectRateOptions {
 
 export interface ConnectRateResult {
   connections: number;
+  /** Worker threads per handler; 0 when the handlers ran in the gateway's thread. */
+  handlerWorkers: number;
   runs: number[];
   /** Connects per second, median of the runs. */
   median: number;
@@ -49,6 +53,7 @@ export async function runConnectRate(options: ConnectRateOptions): Promise<Conne
   }
   return {
     connections: options.connections,
+    handlerWorkers: options.handlerWorkers,
     runs,
     median: median(runs),
     ...(gatewayProfile ? { gatewayProfile } : {}),
@@ -61,7 +66,7 @@ async function oneRun(
   profile: boolean,
 ): Promise<{ rate: number; profile?: ComponentTime[] }> {
   const gateway = startChild<GatewayIn, GatewayOut>('gateway.ts', {
-    BENCH_GATEWAY: JSON.stringify({ tokens: 64, stateDir: options.stateDir }),
+    BENCH_GATEWAY: JSON.stringify({ tokens: 64, stateDir: options.stateDir, handlerWorkers: options.handlerWorkers }),
     BENCH_GATEWAY_PROFILE: profile ? '1' : '0',
   });
   const clients: Child<ClientsIn, ClientsOut>[] = [];

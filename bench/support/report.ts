@@ -221,9 +221,16 @@ export function renderTables(results: BenchResults): string {
     out.push('', '### Connect rate (authorizer with RS256 verification + `$connect` PutItem)');
     out.push(
       table(
-        ['connections per run', 'connects/s (median)', 'runs'],
-        [[c.connections, fixed(c.median), c.runs.map((r) => fixed(r)).join(', ')]],
-        [0, 1],
+        ['connections per run', 'handlers', 'connects/s (median)', 'runs'],
+        [
+          [
+            c.connections,
+            c.handlerWorkers > 0 ? `${c.handlerWorkers} worker thread(s) each` : "in the gateway's thread",
+            fixed(c.median),
+            c.runs.map((r) => fixed(r)).join(', '),
+          ],
+        ],
+        [0, 2],
       ),
     );
   }

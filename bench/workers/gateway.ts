@@ -16,6 +16,7 @@ const gateway = await startGateway({
   stateDir: config.stateDir,
   logLevel: 'error',
   devTokenEndpoint: false,
+  ...(config.handlerWorkers ? { isolation: 'worker', workersPerHandler: config.handlerWorkers } : {}),
   limits: { connectionsPerSecond: unlimited, requestsPerSecond: unlimited, requestBurst: unlimited },
 });
 

@@ -5,6 +5,8 @@ export interface GatewayConfig {
   tokens: number;
   /** Folder of the signing key. */
   stateDir: string;
+  /** Run the handlers bundled in worker threads (`isolation: 'worker'`), this many per handler; 0: in-process. */
+  handlerWorkers?: number;
 }
 
 export type GatewayIn =
