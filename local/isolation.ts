@@ -7,9 +7,10 @@
  * per-call machinery) no longer queues behind WebSocket and HTTP work on one event loop. Timeouts stay on the
  * gateway's side (`invokeHandler`), so a timed-out invocation keeps running in its worker, as before.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Context } from 'aws-lambda';
@@ -29,7 +30,7 @@ export interface IsolatedHandlers {
   readonly handlers: HandlerSet;
   /** Thread ids of the workers still running. */
   threadIds(): number[];
-  /** Terminates every worker (invocations still running fail) and deletes the bundles. */
+  /** Terminates every worker (invocations still running fail). */
   close(): Promise<void>;
 }
 
@@ -62,15 +63,13 @@ export async function startIsolatedHandlers(
   }
   const overrides = options.overrides ?? {};
   const names = (Object.keys(HANDLERS) as HandlerName[]).filter((name) => !overrides[name]);
-  const outdir = await mkdtemp(join(tmpdir(), 'switchboard-handlers-'));
   const workers: Worker[] = [];
   const close = async () => {
     await Promise.all(workers.map((worker) => worker.terminate()));
     workers.length = 0;
-    await rm(outdir, { recursive: true, force: true });
   };
   try {
-    if (names.length > 0) await bundle(names, outdir);
+    const outdir = names.length > 0 ? await bundle(names) : '';
     const environment = Object.fromEntries(
       FORWARDED_VARIABLES.flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : [])),
     );
@@ -100,11 +99,18 @@ export async function startIsolatedHandlers(
   }
 }
 
-async function bundle(names: HandlerName[], outdir: string): Promise<void> {
+/**
+ * Bundles the handlers into a folder named after their content, under the system's temp folder: a gateway
+ * killed without `close()` (the bench kills its gateways) leaves nothing new behind, and the same code is
+ * written once. Returns the folder.
+ */
+async function bundle(names: HandlerName[]): Promise<string> {
+  let files: { path: string; contents: Uint8Array }[];
   try {
-    await build({
+    ({ outputFiles: files } = await build({
       entryPoints: Object.fromEntries(names.map((name) => [name, resolve(REPOSITORY_ROOT, HANDLERS[name].entry)])),
-      outdir,
+      outdir: '/',
+      write: false,
       outExtension: { '.js': '.mjs' },
       bundle: true,
       platform: 'node',
@@ -115,10 +121,24 @@ async function bundle(names: HandlerName[], outdir: string): Promise<void> {
       banner: { js: HANDLER_BUNDLING.banner },
       external: [...HANDLER_BUNDLING.externalModules],
       logLevel: 'silent',
-    });
+    }));
   } catch (cause) {
     throw new HandlerLoadError(`Cannot bundle the handlers (${names.join(', ')})`, { cause });
   }
+  const hash = createHash('sha256');
+  for (const file of files) hash.update(basename(file.path)).update(file.contents);
+  const outdir = join(tmpdir(), 'switchboard-handlers', hash.digest('hex').slice(0, 16));
+  await mkdir(outdir, { recursive: true });
+  // Written under a unique name and renamed: gateways starting at once never import a half-written file.
+  await Promise.all(
+    files.map(async (file) => {
+      const target = join(outdir, basename(file.path));
+      const partial = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+      await writeFile(partial, file.contents);
+      await rename(partial, target);
+    }),
+  );
+  return outdir;
 }
 
 interface HandlerWorker {
