@@ -161,8 +161,8 @@ describe('SwitchboardClient: reconnect backoff', () => {
     expect(client.state).toBe('reconnecting');
   });
 
-  it('starts again from the first delay after the connection stayed open for stableAfter', async () => {
-    // Prepare: two failures raise the next delay to 200 ms.
+  /** A client (initialDelay 100 ms, stableAfter 5 s) whose third attempt opened after two failed ones, `openFor` ms ago. */
+  async function openAfterTwoFailures(openFor: number) {
     const client = createClient({ WebSocket: FakeNodeWebSocket, reconnect: { initialDelay: 100, stableAfter: 5_000 } });
     void client.connect();
     await settle();
@@ -171,7 +171,13 @@ describe('SwitchboardClient: reconnect backoff', () => {
     FakeWebSocket.last().drop();
     await vi.advanceTimersByTimeAsync(100);
     FakeWebSocket.last().open();
-    await vi.advanceTimersByTimeAsync(5_000);
+    await vi.advanceTimersByTimeAsync(openFor);
+    return client;
+  }
+
+  it('starts again from the first delay after the connection stayed open for stableAfter', async () => {
+    // Prepare: two failures raise the next delay to 200 ms.
+    const client = await openAfterTwoFailures(5_000);
 
     // Act
     FakeWebSocket.last().drop(1001);
@@ -183,16 +189,8 @@ describe('SwitchboardClient: reconnect backoff', () => {
   });
 
   it('keeps growing the delay when connections drop before they are stable', async () => {
-    // Prepare
-    const client = createClient({ WebSocket: FakeNodeWebSocket, reconnect: { initialDelay: 100, stableAfter: 5_000 } });
-    void client.connect();
-    await settle();
-    FakeWebSocket.last().drop();
-    await vi.advanceTimersByTimeAsync(50);
-    FakeWebSocket.last().drop();
-    await vi.advanceTimersByTimeAsync(100);
-    FakeWebSocket.last().open();
-    await vi.advanceTimersByTimeAsync(4_999);
+    // Prepare: two failures raise the next delay to 200 ms.
+    const client = await openAfterTwoFailures(4_999);
 
     // Act
     FakeWebSocket.last().drop(1001);
